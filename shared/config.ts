@@ -222,7 +222,8 @@ export interface ListenAddress {
  * IPv6 hosts are written in brackets: "[::1]:8001".
  */
 export function parseListen(value: string | readonly string[]): ListenAddress[] {
-  const entries = (Array.isArray(value) ? value : String(value).split(','))
+  const list: readonly string[] = typeof value === 'string' ? value.split(',') : value;
+  const entries = list
     .map((entry) => entry.trim())
     .filter((entry) => entry !== '');
   if (entries.length === 1 && entries[0] === 'off') return [];
