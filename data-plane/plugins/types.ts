@@ -1,0 +1,77 @@
+// The one interface every data-plane plugin implements (Kong's handler.lua shape).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Row } from '../../shared/snapshot.js';
+
+/** What a phase sees of the request in flight. Owned by the proxy; plugins read and edit it. */
+export interface RequestContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** Client IP after trusted_ips/real_ip_header resolution. */
+  clientIp: string;
+  /** 'http' | 'https' as seen by the client (trusted X-Forwarded-Proto honoured). */
+  scheme: string;
+  method: string;
+  /** Normalized request path (no query) and raw query string (without '?', '' when none). */
+  path: string;
+  query: string;
+  host: string;
+  route: Row | null;
+  service: Row | null;
+  /** Named regex captures of the matched route path. */
+  uriCaptures: Record<string, string>;
+  consumer: Row | null;
+  credential: Row | null;
+  authenticatedGroups?: string[];
+  /** Request headers to send upstream (lower-case names). Plugins edit this, not req.headers. */
+  upstreamHeaders: Record<string, string | string[]>;
+  /** Path + query sent upstream; plugins may rewrite it. */
+  upstreamUri: string;
+  upstreamMethod: string;
+  /** A plugin that needs the body buffered sets this (undefined = stream). */
+  upstreamBody?: Buffer;
+  /** Headers to add/replace on the response sent to the client (applied after upstream headers). */
+  responseHeaders: Record<string, string | string[] | null>;
+  /** Per-request scratch space shared between plugins (kong.ctx.shared). */
+  shared: Record<string, unknown>;
+  startedAt: number;
+  requestId: string;
+  /** Set by the proxy for the log phase. */
+  status?: number;
+  upstreamStatus?: number;
+  latencies?: { kong: number; proxy: number; request: number };
+}
+
+/** What a phase may return to answer the request itself (auth failure, cache hit, Lambda). */
+export interface PluginResponse {
+  status: number;
+  body?: unknown; // object → JSON; string/Buffer → as is
+  headers?: Record<string, string | string[]>;
+}
+
+/** Response-phase view of the upstream response: plugins edit status, headers and (if they asked) the body. */
+export interface UpstreamResponse {
+  status: number;
+  headers: Record<string, string | string[]>;
+  /** Only present when the plugin declared `bufferResponse`. */
+  body?: Buffer;
+}
+
+export type PhaseResult = PluginResponse | void | undefined;
+
+export interface PluginHandler<C = any> {
+  name: string;
+  version: string;
+  priority: number;
+  /** Build per-instance state once when a snapshot is applied (compiled regexes, key maps...). */
+  init?(config: C, instance: Row): unknown;
+  rewrite?(ctx: RequestContext, config: C, state: any): PhaseResult | Promise<PhaseResult>;
+  access?(ctx: RequestContext, config: C, state: any): PhaseResult | Promise<PhaseResult>;
+  /** Called when the upstream response headers arrived (or the body, with bufferResponse). */
+  response?(ctx: RequestContext, res: UpstreamResponse, config: C, state: any): void | Promise<void>;
+  /** Called after the response finished; never on the critical path. */
+  log?(ctx: RequestContext, config: C, state: any): void;
+  /** Ask the proxy to buffer the upstream response body for this plugin (e.g. response-transformer json). */
+  bufferResponse?(config: C, ctx: RequestContext): boolean;
+  /** Ask the proxy to buffer the request body before access (e.g. request-transformer body edits). */
+  bufferRequest?(config: C, ctx: RequestContext): boolean;
+}

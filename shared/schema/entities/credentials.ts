@@ -1,0 +1,93 @@
+// Consumer credentials used by the auth plugins (jwt, key-auth, basic-auth, acl).
+import { createHash, createPublicKey } from 'node:crypto';
+import * as t from '../typedefs.js';
+import type { EntitySchema } from '../types.js';
+
+const consumer = { ...t.foreign('consumers'), required: true };
+const JWT_ALGS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'EdDSA'];
+
+export const jwt_secrets: EntitySchema = {
+  name: 'jwt_secrets',
+  admin_name: 'jwts',
+  nested_name: 'jwt',
+  primary_key: ['id'],
+  endpoint_key: 'key',
+  fields: {
+    id: t.id,
+    created_at: t.createdAt,
+    consumer,
+    key: { type: 'string', unique: true, generate: 'key32' },
+    secret: { type: 'string', generate: 'key32', secret: true },
+    rsa_public_key: { type: 'string' },
+    algorithm: { type: 'string', default: 'HS256', one_of: JWT_ALGS },
+    tags: t.tags,
+  },
+  entity_checks: [
+    {
+      custom: (c) => {
+        if (!/^(RS|PS)\d+$|^EdDSA$/.test(c.algorithm ?? '')) return undefined;
+        if (!c.rsa_public_key) return { field: 'rsa_public_key', message: 'required field missing' };
+        try {
+          createPublicKey(c.rsa_public_key);
+        } catch {
+          return { field: 'rsa_public_key', message: 'invalid key' };
+        }
+        return undefined;
+      },
+      fields: ['algorithm', 'rsa_public_key'],
+    },
+  ],
+};
+
+export const keyauth_credentials: EntitySchema = {
+  name: 'keyauth_credentials',
+  admin_name: 'key-auths',
+  nested_name: 'key-auth',
+  primary_key: ['id'],
+  endpoint_key: 'key',
+  ttl: true,
+  fields: {
+    id: t.id,
+    created_at: t.createdAt,
+    consumer,
+    key: { type: 'string', required: true, unique: true, generate: 'key32', secret: true },
+    ttl: { type: 'integer', transient: true, between: [0, 100000000] },
+    tags: t.tags,
+  },
+};
+
+export const basicauth_credentials: EntitySchema = {
+  name: 'basicauth_credentials',
+  admin_name: 'basic-auths',
+  nested_name: 'basic-auth',
+  primary_key: ['id'],
+  endpoint_key: 'username',
+  fields: {
+    id: t.id,
+    created_at: t.createdAt,
+    consumer,
+    username: { type: 'string', required: true, unique: true },
+    password: { type: 'string', required: true, secret: true },
+    tags: t.tags,
+  },
+  // Kong stores sha1(password .. consumer_id); kept for compatibility with exported configs.
+  transform: (row) => {
+    if (typeof row.password !== 'string' || /^[0-9a-f]{40}$/.test(row.password)) return row;
+    const salted = row.password + (row.consumer?.id ?? '');
+    return { ...row, password: createHash('sha1').update(salted).digest('hex') };
+  },
+};
+
+export const acls: EntitySchema = {
+  name: 'acls',
+  admin_name: 'acls',
+  nested_name: 'acls',
+  primary_key: ['id'],
+  fields: {
+    id: t.id,
+    created_at: t.createdAt,
+    consumer,
+    group: { type: 'string', required: true },
+    tags: t.tags,
+  },
+};

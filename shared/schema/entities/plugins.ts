@@ -1,0 +1,54 @@
+import * as t from '../typedefs.js';
+import type { EntitySchema } from '../types.js';
+import { getPluginSchema } from '../../plugins/registry.js';
+
+const DEFAULT_PROTOCOLS = ['grpc', 'grpcs', 'http', 'https'];
+
+export const plugins: EntitySchema = {
+  name: 'plugins',
+  primary_key: ['id'],
+  endpoint_key: 'instance_name',
+  unique_across: ['name', 'route', 'service', 'consumer'],
+  fields: {
+    id: t.id,
+    name: {
+      type: 'string',
+      required: true,
+      custom: (n: string) =>
+        getPluginSchema(n) ? undefined : `plugin '${n}' not enabled; add it to the 'plugins' configuration property`,
+    },
+    instance_name: t.utf8Name,
+    created_at: t.createdAt,
+    updated_at: t.updatedAt,
+    route: t.foreign('routes'),
+    service: t.foreign('services'),
+    consumer: t.foreign('consumers'),
+    config: {
+      type: 'record',
+      required: true,
+      dynamic: (p) => getPluginSchema(p.name)?.config,
+      dynamic_checks: (p) => getPluginSchema(p.name)?.config_checks,
+    },
+    protocols: {
+      type: 'set',
+      required: true,
+      elements: { type: 'string', one_of: t.protocols },
+      default_fn: (p) => getPluginSchema(p.name)?.protocols ?? DEFAULT_PROTOCOLS,
+    },
+    enabled: { type: 'boolean', required: true, default: true },
+    tags: t.tags,
+  },
+  entity_checks: [
+    {
+      custom: (p) => {
+        const s = getPluginSchema(p.name);
+        if (!s) return undefined;
+        if (s.no_consumer && p.consumer) return { field: 'consumer', message: 'value must be null' };
+        if (s.no_route && p.route) return { field: 'route', message: 'value must be null' };
+        if (s.no_service && p.service) return { field: 'service', message: 'value must be null' };
+        return undefined;
+      },
+      fields: ['name', 'consumer', 'route', 'service'],
+    },
+  ],
+};
