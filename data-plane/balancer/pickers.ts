@@ -27,33 +27,33 @@ function smooth(list: Address[], tried: Set<string> | undefined): Address | null
   return best;
 }
 
-/** Fewest in-flight requests per unit of weight; ties rotate. Counts the pick as in flight. */
+/** Fewest in-flight requests per unit of weight; ties go to the least recently picked. Counts the pick as in flight. */
 export class LeastConnections {
-  private next = 0;
+  private seq = 0;
   pick(list: Address[], tried?: Set<string>): Address | null {
-    let a = this.scan(list, tried);
-    if (a === null && tried !== undefined && tried.size > 0) a = this.scan(list, undefined);
-    if (a !== null) a.inflight++;
+    let a = scan(list, tried);
+    if (a === null && tried !== undefined && tried.size > 0) a = scan(list, undefined);
+    if (a !== null) {
+      a.inflight++;
+      a.lastPicked = ++this.seq;
+    }
     return a;
   }
-  private scan(list: Address[], tried: Set<string> | undefined): Address | null {
-    const n = list.length;
-    if (n === 0) return null;
-    const start = this.next++ % n;
-    if (this.next > 0x3fffffff) this.next = 0;
-    let best: Address | null = null;
-    let bestScore = Infinity;
-    for (let i = 0; i < n; i++) {
-      const a = list[(start + i) % n]!;
-      if (!usable(a, tried)) continue;
-      const score = (a.inflight + 1) / a.weight;
-      if (score < bestScore) {
-        bestScore = score;
-        best = a;
-      }
+}
+
+function scan(list: Address[], tried: Set<string> | undefined): Address | null {
+  let best: Address | null = null;
+  let bestScore = Infinity;
+  for (let i = 0; i < list.length; i++) {
+    const a = list[i]!;
+    if (!usable(a, tried)) continue;
+    const score = (a.inflight + 1) / a.weight;
+    if (score < bestScore || (score === bestScore && a.lastPicked < best!.lastPicked)) {
+      bestScore = score;
+      best = a;
     }
-    return best;
   }
+  return best;
 }
 
 /**

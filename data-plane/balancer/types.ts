@@ -65,6 +65,8 @@ export interface Address {
   timeouts: number;
   /** Requests in flight (least-connections). */
   inflight: number;
+  /** Least-connections tie-break: sequence number of the last pick. */
+  lastPicked: number;
   /** Smooth weighted round-robin running weight. */
   current: number;
 }

@@ -178,6 +178,7 @@ export class UpstreamBalancer implements Balancer {
       tcpFailures: 0,
       timeouts: 0,
       inflight: 0,
+      lastPicked: 0,
       current: 0,
     };
     return a;

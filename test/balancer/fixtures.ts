@@ -42,15 +42,17 @@ export interface TargetServer {
   hits: number;
   paths: string[];
   hosts: string[];
+  headers: Record<string, unknown>[];
   close(): Promise<void>;
 }
 
 export async function targetServer(status: number | 'hang' = 200): Promise<TargetServer> {
-  const ts = { status, hits: 0, paths: [] as string[], hosts: [] as string[] } as TargetServer;
+  const ts = { status, hits: 0, paths: [] as string[], hosts: [] as string[], headers: [] as Record<string, unknown>[] } as TargetServer;
   const server: Server = createServer((req, res) => {
     ts.hits++;
     ts.paths.push(req.url ?? '');
     ts.hosts.push(String(req.headers.host));
+    ts.headers.push(req.headers);
     if (ts.status === 'hang') return;
     res.writeHead(ts.status, { 'content-type': 'text/plain' });
     res.end('ok');
