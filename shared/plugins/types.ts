@@ -1,4 +1,4 @@
-import type { EntityCheck, Fields } from '../schema/types.js';
+import type { EntityCheck, EntityError, Fields } from '../schema/types.js';
 
 /** A plugin's config schema: the control plane validates with it, the data plane trusts its output. */
 export interface PluginSchema {
@@ -13,4 +13,10 @@ export interface PluginSchema {
   protocols?: string[];
   config: Fields;
   config_checks?: EntityCheck[];
+  /**
+   * Checks over the whole plugin row, reported where Kong reports a plugin schema's own
+   * entity_checks and config custom_validator: a string lands in the top-level `@entity`
+   * ('config.allow' style names), `{field: 'config', message}` becomes the config field's error.
+   */
+  plugin_checks?: ((plugin: Record<string, any>) => EntityError | undefined)[];
 }

@@ -50,5 +50,15 @@ export const plugins: EntitySchema = {
       },
       fields: ['name', 'consumer', 'route', 'service'],
     },
+    {
+      custom: (p) => {
+        for (const check of getPluginSchema(p.name)?.plugin_checks ?? []) {
+          const e = check(p);
+          if (e !== undefined) return e;
+        }
+        return undefined;
+      },
+      fields: ['name', 'config'],
+    },
   ],
 };
