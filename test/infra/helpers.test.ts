@@ -86,3 +86,13 @@ describe('outage helpers', () => {
     await expect(waitFor(() => false, 100, 10)).rejects.toThrow(/timed out after 100 ms/);
   });
 });
+
+describe('startSilverback', () => {
+  it('rejects with the process output when silverback exits before its listeners answer', async () => {
+    const { startSilverback } = await import('../helpers/processes.js');
+    const err = await startSilverback({ env: { SILVERBACK_PG_PORT: 'abc' }, timeoutMs: 10_000 }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/silverback exited \(code 1, signal null\) before its listeners answered/);
+    expect((err as Error).message).toContain('invalid value for setting "pg_port"');
+  });
+});
