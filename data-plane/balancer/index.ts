@@ -1,5 +1,11 @@
 // The data plane's balancers: one per upstream of a snapshot, looked up by upstream name
 // (a service whose host is an upstream name is balanced over that upstream's targets).
+//
+// Proxy usage per request: `peer = bal.pick(ctx, tried)`; null → 503 "failure to get a peer from
+// the ring-balancer". After the attempt: `bal.report(peer.id, { status } | { error: 'tcp'|'timeout' })`
+// and `bal.release?.(peer.id)` (also for an attempt that is retried). `peer.setCookie` → add a
+// Set-Cookie response header. Target names resolve asynchronously: await `ready()` before swapping
+// in a new config, or early requests to DNS-only upstreams get null.
 import { canonicalJson, type Row, type Snapshot } from '../../shared/snapshot.js';
 import { UpstreamBalancer } from './upstream.js';
 import type { BalancerLog, HealthRow } from './types.js';
