@@ -1,6 +1,12 @@
-// PLACEHOLDER (replaced by the owner of data-plane/declarative): validates a kong.yml-style file.
-// Contract used by `silverback config validate FILE`: resolve (optionally with per-entity counts)
-// when valid; throw an Error whose message explains every problem when not.
-export async function validateDeclarativeFile(path: string): Promise<{ counts?: Record<string, number> }> {
-  throw new Error(`declarative validation is not implemented yet (${path})`);
-}
+// Kong's declarative configuration (DB-less mode) → normalized snapshot, and back.
+export { parseDeclarative, parseDeclarativeText, compileDeclarative, FORMAT_VERSIONS, type ParseOptions } from './parse.js';
+export { loadDeclarativeFile, validateDeclarativeFile, entityCounts, type EntityCounts, type DeclarativeValidation } from './load.js';
+export { exportDeclarative, exportDeclarativeObject } from './export.js';
+export {
+  flattenDeclarativeErrors,
+  DeclarativeConfigError,
+  formatPath,
+  type FlatDeclarativeError,
+  type FlatEntityError,
+} from './errors.js';
+export { migratePath } from './migrate.js';
