@@ -29,6 +29,12 @@ export interface RequestContext {
   upstreamMethod: string;
   /** A plugin that needs the body buffered sets this (undefined = stream). */
   upstreamBody?: Buffer;
+  /**
+   * Cap on request body bytes, enforced while the body streams upstream (request-size-limiting on
+   * bodies without Content-Length): once more bytes arrive the proxy stops reading, aborts the
+   * upstream request and answers `response` instead (if nothing was sent to the client yet).
+   */
+  requestBodyLimit?: { bytes: number; response: PluginResponse };
   /** Headers to add/replace on the response sent to the client (applied after upstream headers). */
   responseHeaders: Record<string, string | string[] | null>;
   /** Per-request scratch space shared between plugins (kong.ctx.shared). */
