@@ -35,7 +35,7 @@ function fillAuto(schema: EntitySchema, row: Row, nowMs: number, existing?: Row)
       else if (name === 'created_at') row.created_at = existing?.created_at ?? row.created_at ?? nowFor(f, nowMs);
       else if (name === 'updated_at') row.updated_at = nowFor(f, nowMs);
     }
-    if (f.generate && row[name] === undefined) row[name] = f.generate === 'uuid' ? randomUUID() : randomKey32();
+    if (f.generate && (row[name] === undefined || row[name] === null)) row[name] = f.generate === 'uuid' ? randomUUID() : randomKey32();
   }
 }
 

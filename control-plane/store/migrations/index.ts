@@ -1,0 +1,9 @@
+// Every migration, in order. Append only: an executed migration's name and SQL never change.
+import * as m000 from './000_base.js';
+
+export interface Migration {
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [m000];
