@@ -8,6 +8,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { embeddedBinDir, freePort, runningPostmaster, stopCluster } from '../../control-plane/embedded-db.js';
+import { generateClusterCert } from '../../cli/cert.js';
 
 export { freePort };
 
@@ -211,6 +212,30 @@ export async function startSilverback(options: StartOptions = {}): Promise<Silve
 }
 
 class ExitedError extends Error {}
+
+export interface ClusterCerts {
+  cert: string;
+  key: string;
+  /** SILVERBACK_* variables for cluster_mtls = shared with this pair (give them to the CP and the DPs). */
+  env: Record<string, string>;
+}
+
+/** A fresh shared-mode cluster certificate pair (openssl), removed when the test file ends. */
+export function createClusterCerts(commonName = 'silverback_cluster'): ClusterCerts {
+  const dir = mkdtempSync(join(tmpdir(), 'sb-certs-'));
+  createdPrefixes.add(dir);
+  const { cert, key } = generateClusterCert({ cert: join(dir, 'cluster.crt'), key: join(dir, 'cluster.key'), commonName, days: 30 });
+  return {
+    cert,
+    key,
+    env: {
+      SILVERBACK_CLUSTER_MTLS: 'shared',
+      SILVERBACK_CLUSTER_CERT: cert,
+      SILVERBACK_CLUSTER_CERT_KEY: key,
+      SILVERBACK_CLUSTER_SERVER_NAME: commonName,
+    },
+  };
+}
 
 /**
  * Polls `fn` until it returns a truthy value (returned) or the timeout passes (throws the last

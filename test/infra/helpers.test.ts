@@ -96,3 +96,19 @@ describe('startSilverback', () => {
     expect((err as Error).message).toContain('invalid value for setting "pg_port"');
   });
 });
+
+describe('createClusterCerts', () => {
+  it('writes a 0600 pair and the env that points a node at it', async () => {
+    const { createClusterCerts } = await import('../helpers/processes.js');
+    const { statSync, readFileSync } = await import('node:fs');
+    const certs = createClusterCerts();
+    expect(statSync(certs.key).mode & 0o777).toBe(0o600);
+    expect(readFileSync(certs.cert, 'utf8')).toContain('BEGIN CERTIFICATE');
+    expect(certs.env).toEqual({
+      SILVERBACK_CLUSTER_MTLS: 'shared',
+      SILVERBACK_CLUSTER_CERT: certs.cert,
+      SILVERBACK_CLUSTER_CERT_KEY: certs.key,
+      SILVERBACK_CLUSTER_SERVER_NAME: 'silverback_cluster',
+    });
+  });
+});
