@@ -139,6 +139,9 @@ export const SETTINGS: Record<SettingName, SettingSpec> = {
 export const ENV_PREFIX = 'SILVERBACK_';
 /** Env vars with the prefix that are not settings. */
 const ENV_NOT_SETTINGS = new Set(['SILVERBACK_CONF']);
+// Kubernetes injects service links for a Service named "silverback" (SILVERBACK_SERVICE_HOST,
+// SILVERBACK_PORT_8000_TCP, ...): they are not typos of settings, so they must not stop the start.
+const KUBERNETES_SERVICE_LINK = /^SILVERBACK_(SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$/;
 
 export function defaultConfig(): Config {
   return loadConfig({ env: {} });
@@ -170,7 +173,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   }
 
   for (const [key, value] of Object.entries(env)) {
-    if (!key.startsWith(ENV_PREFIX) || ENV_NOT_SETTINGS.has(key) || value === undefined) continue;
+    if (!key.startsWith(ENV_PREFIX) || ENV_NOT_SETTINGS.has(key) || KUBERNETES_SERVICE_LINK.test(key) || value === undefined) continue;
     const name = key.slice(ENV_PREFIX.length).toLowerCase();
     if (!isSetting(name)) throw new ConfigError(`unknown setting "${name}" (from environment variable ${key})`);
     raw[name] = value;

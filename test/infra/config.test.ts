@@ -112,6 +112,17 @@ describe('rejections', () => {
     bad(() => loadConfig({ file: file('u.yml', 'nope: 1\n'), env: {} }), /unknown setting "nope"/);
     bad(() => loadConfig({ env: { SILVERBACK_PG_PROT: '5' } }), /unknown setting "pg_prot".*SILVERBACK_PG_PROT/);
   });
+  it('ignores Kubernetes service-link variables of a Service named silverback', () => {
+    const env = {
+      SILVERBACK_SERVICE_HOST: '10.0.0.1',
+      SILVERBACK_SERVICE_PORT: '8000',
+      SILVERBACK_SERVICE_PORT_PROXY: '8000',
+      SILVERBACK_PORT: 'tcp://10.0.0.1:8000',
+      SILVERBACK_PORT_8000_TCP: 'tcp://10.0.0.1:8000',
+      SILVERBACK_PORT_8000_TCP_ADDR: '10.0.0.1',
+    };
+    expect(loadConfig({ env }).pg_port).toBe(5432);
+  });
   it('rejects invalid values naming the setting', () => {
     bad(() => loadConfig({ env: { SILVERBACK_PG_PORT: 'abc' } }), /"pg_port".*expected a number/);
     bad(() => loadConfig({ env: { SILVERBACK_PG_PORT: '70000' } }), /"pg_port".*at most 65535/);
