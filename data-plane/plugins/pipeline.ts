@@ -1,0 +1,142 @@
+// Runs plugin phases in priority order (Kong's handler phases). Plugin chains are resolved when a
+// snapshot is compiled (see ../runtime.ts); here only the per-request walk happens:
+//   rewrite (global plugins, before routing) → access (route chain; consumer-scoped configs once an
+//   auth plugin identified the consumer) → response (headers, or body when asked) → log (deferred).
+import type { Row } from '../../shared/snapshot.js';
+import type { PluginHandler, PluginResponse, RequestContext, UpstreamResponse } from './types.js';
+
+/** One configured plugin row, initialised for the current snapshot. */
+export interface PluginInstance {
+  name: string;
+  handler: PluginHandler;
+  config: any;
+  state: unknown;
+  row: Row;
+  http: boolean;
+  https: boolean;
+}
+
+type ConsumerConfigs = { rsc?: PluginInstance; rc?: PluginInstance; sc?: PluginInstance; c?: PluginInstance };
+
+/** Every config of one plugin name that can apply to a (route, service) pair. */
+export class PluginEntry {
+  /** route+service, then the best of route > service > global (no consumer). */
+  rs?: PluginInstance;
+  rOrSOrG?: PluginInstance;
+  byConsumer?: Map<string, ConsumerConfigs>;
+  constructor(
+    readonly name: string,
+    readonly handler: PluginHandler,
+  ) {}
+
+  /** Kong's lookup_cfg precedence: R+S+C > R+C > S+C > R+S > C > R > S > G. */
+  resolve(consumerId: string | null): PluginInstance | undefined {
+    const cc = consumerId !== null && this.byConsumer !== undefined ? this.byConsumer.get(consumerId) : undefined;
+    if (cc !== undefined) {
+      const hit = cc.rsc ?? cc.rc ?? cc.sc;
+      if (hit) return hit;
+    }
+    if (this.rs) return this.rs;
+    if (cc?.c) return cc.c;
+    return this.rOrSOrG;
+  }
+}
+
+/** The plugins of one (route, service) pair, priority descending. */
+export class PluginChain {
+  readonly empty: boolean;
+  constructor(readonly entries: PluginEntry[]) {
+    this.empty = entries.length === 0;
+  }
+}
+
+export const EMPTY_CHAIN = new PluginChain([]);
+
+function applies(inst: PluginInstance, ctx: RequestContext): boolean {
+  return ctx.scheme === 'https' ? inst.https : inst.http;
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && typeof v === 'object' && typeof (v as any).then === 'function';
+}
+
+/** Rewrite phase of the global plugins. Returns a response when a plugin answered. */
+export async function runRewrite(ctx: RequestContext, globals: PluginInstance[]): Promise<PluginResponse | undefined> {
+  for (const inst of globals) {
+    const fn = inst.handler.rewrite;
+    if (fn === undefined || !applies(inst, ctx)) continue;
+    let r = fn.call(inst.handler, ctx, inst.config, inst.state);
+    if (isThenable(r)) r = await r;
+    if (r) return r;
+  }
+  return undefined;
+}
+
+/**
+ * Access phase: resolves each plugin's config with the consumer known at that point (so plugins
+ * after an auth plugin see consumer-scoped configs) and records the resolved instances in `out`
+ * for the response and log phases. Returns a response when a plugin answered.
+ */
+export async function runAccess(ctx: RequestContext, chain: PluginChain, out: PluginInstance[]): Promise<PluginResponse | undefined> {
+  for (const entry of chain.entries) {
+    const inst = entry.resolve(ctx.consumer ? (ctx.consumer.id as string) : null);
+    if (inst === undefined || !applies(inst, ctx)) continue;
+    out.push(inst);
+    const fn = inst.handler.access;
+    if (fn === undefined) continue;
+    let r = fn.call(inst.handler, ctx, inst.config, inst.state);
+    if (isThenable(r)) r = await r;
+    if (r) return r;
+  }
+  return undefined;
+}
+
+/** The resolved instances without running access (a plugin answered before all were reached). */
+export function resolveRest(ctx: RequestContext, chain: PluginChain, out: PluginInstance[]): void {
+  const seen = new Set(out.map((i) => i.name));
+  for (const entry of chain.entries) {
+    if (seen.has(entry.name)) continue;
+    const inst = entry.resolve(ctx.consumer ? (ctx.consumer.id as string) : null);
+    if (inst !== undefined && applies(inst, ctx)) out.push(inst);
+  }
+}
+
+export function wantsRequestBody(ctx: RequestContext, plugins: PluginInstance[]): boolean {
+  for (const inst of plugins) if (inst.handler.bufferRequest?.(inst.config, ctx)) return true;
+  return false;
+}
+
+export function wantsResponseBody(ctx: RequestContext, plugins: PluginInstance[]): boolean {
+  for (const inst of plugins) if (inst.handler.bufferResponse?.(inst.config, ctx)) return true;
+  return false;
+}
+
+export function hasResponsePhase(plugins: PluginInstance[]): boolean {
+  for (const inst of plugins) if (inst.handler.response !== undefined) return true;
+  return false;
+}
+
+/** Response phase (Kong's header_filter/body_filter): plugins edit status, headers and, if asked, body. */
+export async function runResponse(ctx: RequestContext, res: UpstreamResponse, plugins: PluginInstance[]): Promise<void> {
+  for (const inst of plugins) {
+    const fn = inst.handler.response;
+    if (fn === undefined) continue;
+    const r = fn.call(inst.handler, ctx, res, inst.config, inst.state);
+    if (isThenable(r)) await r;
+  }
+}
+
+export type LogSink = { error(obj: unknown, msg?: string): void };
+
+/** Log phase: after the response finished, off the critical path. A failing plugin never affects others. */
+export function runLog(ctx: RequestContext, plugins: PluginInstance[], log: LogSink): void {
+  for (const inst of plugins) {
+    const fn = inst.handler.log;
+    if (fn === undefined) continue;
+    try {
+      fn.call(inst.handler, ctx, inst.config, inst.state);
+    } catch (err) {
+      log.error({ err, plugin: inst.name }, 'plugin log phase failed');
+    }
+  }
+}

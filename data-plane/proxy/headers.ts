@@ -1,0 +1,85 @@
+// Header plumbing between client and upstream: hop-by-hop removal both ways, and the
+// X-Forwarded-* / X-Real-IP / Via / X-Kong-Request-Id set Kong sends upstream.
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) plus ones we must not forward as is. Names are lower-case. */
+export function isHopByHop(name: string): boolean {
+  switch (name.length) {
+    case 2:
+      return name === 'te';
+    case 6:
+      return name === 'expect'; // node answers 100-continue itself; undici refuses the header
+    case 7:
+      return name === 'trailer' || name === 'upgrade';
+    case 10:
+      return name === 'connection' || name === 'keep-alive';
+    case 16:
+      return name === 'proxy-connection';
+    case 17:
+      return name === 'transfer-encoding';
+    case 18:
+      return name === 'proxy-authenticate';
+    case 19:
+      return name === 'proxy-authorization';
+    default:
+      return false;
+  }
+}
+
+/** Client headers minus hop-by-hop ones (and those the Connection header lists). */
+export function forwardableHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const k in headers) {
+    if (isHopByHop(k)) continue;
+    const v = headers[k];
+    if (v !== undefined) out[k] = v;
+  }
+  const conn = headers.connection;
+  if (conn !== undefined) {
+    const lc = conn.toLowerCase();
+    if (lc !== 'keep-alive' && lc !== 'close') for (const name of lc.split(',')) delete out[name.trim()];
+  }
+  return out;
+}
+
+/** Host without port, lower-case (nginx's $host). */
+export function hostWithoutPort(host: string): string {
+  if (host.charCodeAt(0) === 0x5b /* [ */) {
+    const end = host.indexOf(']');
+    return (end > 0 ? host.slice(0, end + 1) : host).toLowerCase();
+  }
+  const colon = host.indexOf(':');
+  return (colon >= 0 ? host.slice(0, colon) : host).toLowerCase();
+}
+
+export function firstValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * Upstream response headers (undici raw Buffer pairs) to a flat [name, value, …] list for
+ * writeHead, without hop-by-hop ones. Repeated headers (Set-Cookie) stay separate.
+ */
+export function rawResponseHeaders(raw: Buffer[], out: string[]): void {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toString('latin1');
+    const lower = name.toLowerCase();
+    if (isHopByHop(lower)) continue;
+    out.push(lower, raw[i + 1].toString('latin1'));
+  }
+}
+
+/** The same as an object (what response-phase plugins edit). */
+export function responseHeaderObject(raw: Buffer[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toString('latin1').toLowerCase();
+    if (isHopByHop(name)) continue;
+    const value = raw[i + 1].toString('latin1');
+    const prev = out[name];
+    if (prev === undefined) out[name] = value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else out[name] = [prev, value];
+  }
+  return out;
+}

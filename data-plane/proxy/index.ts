@@ -1,0 +1,808 @@
+// The proxy listener: node:http(s) servers in front of the compiled runtime. Request lifecycle:
+//   rewrite (global plugins) → route → access (route chain) → upstream (undici, streamed both ways)
+//   → response (plugins edit headers, or the body when one asked) → log (deferred, after the end).
+// The hot path avoids per-request closures: the request object is also the undici dispatch handler.
+import http, { IncomingMessage, ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { readFileSync } from 'node:fs';
+import type { Snapshot, Row } from '../../shared/snapshot.js';
+import { compileRuntime, type PluginRegistry, type Runtime } from '../runtime.js';
+import { handlers as defaultRegistry } from '../plugins/registry.js';
+import { normalizePath, type RouteMatch } from '../router/index.js';
+import type { PluginResponse, RequestContext, UpstreamResponse } from '../plugins/types.js';
+import {
+  EMPTY_CHAIN,
+  hasResponsePhase,
+  resolveRest,
+  runAccess,
+  runLog,
+  runResponse,
+  runRewrite,
+  wantsRequestBody,
+  wantsResponseBody,
+  type PluginChain,
+  type PluginInstance,
+} from '../plugins/pipeline.js';
+import type { Balancer, Peer } from '../balancer/index.js';
+import { createClientIpResolver, type ClientIpResolver } from './client-ip.js';
+import { firstValue, forwardableHeaders, hostWithoutPort, rawResponseHeaders, responseHeaderObject } from './headers.js';
+import { nextRequestId } from './request-id.js';
+import { buildSniTable, type DefaultCert, type SniTable } from './tls.js';
+import { UpstreamPools } from './pools.js';
+import { SERVER_HEADER, VIA_VALUE } from './version.js';
+
+export interface ProxyConfig {
+  trusted_ips: readonly string[];
+  real_ip_header: string;
+  real_ip_recursive: boolean;
+  /** Client keep-alive timeout, ms (default 75 000, above an ALB's 60 s idle timeout). */
+  keepalive_timeout?: number;
+  allow_debug_header: boolean;
+  /** Default certificate/key PEM files for ssl listeners. */
+  ssl_cert?: string | null;
+  ssl_cert_key?: string | null;
+}
+
+export interface ProxyLog {
+  info(obj: unknown, msg?: string): void;
+  warn(obj: unknown, msg?: string): void;
+  error(obj: unknown, msg?: string): void;
+  debug(obj: unknown, msg?: string): void;
+}
+
+export interface ProxyOptions {
+  config: ProxyConfig;
+  log: ProxyLog;
+  /** Plugin handlers by name (default: data-plane/plugins/registry.ts). */
+  registry?: PluginRegistry;
+}
+
+export interface Proxy {
+  /** Start a listener; `tls` true uses config.ssl_cert/ssl_cert_key as the default certificate. */
+  listen(host: string, port: number, tls?: boolean | DefaultCert): Promise<{ host: string; port: number }>;
+  /** Compile and swap the runtime. Throws (and keeps the current one) when the snapshot cannot be compiled. */
+  applySnapshot(snapshot: Snapshot): Runtime;
+  readonly runtime: Runtime;
+  /** The first listener's server (the others are in `servers`). */
+  readonly server: http.Server | https.Server | null;
+  readonly servers: (http.Server | https.Server)[];
+  close(): Promise<void>;
+}
+
+const MSG_NO_ROUTE = 'no Route matched with those values';
+const MSG_NO_SERVICE = 'no Service found with those values';
+const MSG_BAD_GATEWAY = 'An invalid response was received from the upstream server';
+const MSG_UNAVAILABLE = 'The upstream server is currently unavailable';
+const MSG_NO_PEER = 'failure to get a peer from the ring-balancer';
+const MSG_NAME_RESOLUTION = 'name resolution failed';
+const MSG_TIMEOUT = 'The upstream server is timing out';
+const MSG_INTERNAL = 'An unexpected error occurred';
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const NO_HEADERS: Record<string, string | string[]> = Object.freeze({}) as Record<string, string | string[]>;
+
+/** ServerResponse that knows its request context (no per-request closures for listeners). */
+class ProxyResponse extends ServerResponse {
+  ctx: ProxyRequest | null = null;
+}
+
+function onResponseClose(this: ProxyResponse): void {
+  const ctx = this.ctx;
+  if (ctx !== null) ctx.finished();
+}
+
+function onRequestBodyError(this: IncomingMessage): void {
+  // undici sees the aborted body stream itself; this listener only keeps 'error' from being unhandled
+}
+
+function isTimeout(code: string | undefined): boolean {
+  return code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'ETIMEDOUT';
+}
+
+function isConnectFailure(code: string | undefined): boolean {
+  return (
+    code === 'ECONNREFUSED' ||
+    code === 'UND_ERR_CONNECT_TIMEOUT' ||
+    code === 'EHOSTUNREACH' ||
+    code === 'ENETUNREACH' ||
+    code === 'ECONNRESET' ||
+    code === 'EPIPE' ||
+    code === 'UND_ERR_SOCKET' ||
+    code === 'ETIMEDOUT'
+  );
+}
+
+/** One request in flight: Kong's ngx.ctx + the undici dispatch handler for its upstream call. */
+class ProxyRequest implements RequestContext {
+  // RequestContext
+  clientIp: string;
+  scheme: string;
+  method: string;
+  path: string;
+  query: string;
+  host: string;
+  route: Row | null = null;
+  service: Row | null = null;
+  uriCaptures: Record<string, string> = {};
+  consumer: Row | null = null;
+  credential: Row | null = null;
+  authenticatedGroups?: string[];
+  upstreamHeaders: Record<string, string | string[]> = NO_HEADERS;
+  upstreamUri = '';
+  upstreamMethod: string;
+  upstreamBody?: Buffer;
+  startedAt: number;
+  requestId: string;
+  status?: number;
+  upstreamStatus?: number;
+  latencies?: { kong: number; proxy: number; request: number };
+  // router input
+  readonly headers: http.IncomingHttpHeaders;
+  readonly sni: string | null;
+  // internal
+  rawPath: string;
+  peer: string;
+  trustedPeer: boolean;
+  match: RouteMatch | null = null;
+  chain: PluginChain = EMPTY_CHAIN;
+  plugins: PluginInstance[] | null = null;
+  private _responseHeaders: Record<string, string | string[] | null> | null = null;
+  private _shared: Record<string, unknown> | null = null;
+  // upstream call state
+  abortUpstream: ((err?: Error) => void) | null = null;
+  done = false;
+  headersStarted = false;
+  triesLeft = 0;
+  tried: Set<string> | null = null;
+  balancer: Balancer | null = null;
+  target: Peer | null = null;
+  upstreamStartedAt = 0;
+  upstreamHeadersAt = 0;
+  bufferResponse = false;
+  responsePlugins = false;
+  chunks: Buffer[] | null = null;
+  pendingHeaders: UpstreamResponse | null = null;
+  resume: (() => void) | null = null;
+
+  constructor(
+    readonly proxy: ProxyImpl,
+    readonly rt: Runtime,
+    readonly req: IncomingMessage,
+    readonly res: ProxyResponse,
+  ) {
+    this.startedAt = Date.now();
+    this.requestId = nextRequestId();
+    this.method = req.method as string;
+    this.upstreamMethod = this.method;
+    this.headers = req.headers;
+    const socket = req.socket as TLSSocket;
+    this.sni = socket.encrypted ? ((socket.servername as string | false) || null) : null;
+    let peer = socket.remoteAddress ?? '';
+    if (peer.startsWith('::ffff:') && peer.indexOf('.') > 0) peer = peer.slice(7);
+    this.peer = peer;
+    const ips = proxy.clientIps;
+    this.trustedPeer = ips.trusted(peer);
+    this.clientIp = this.trustedPeer ? ips.resolve(peer, req.headers) : peer;
+    let scheme = socket.encrypted ? 'https' : 'http';
+    if (this.trustedPeer) {
+      const xfp = firstValue(req.headers['x-forwarded-proto']);
+      if (xfp !== undefined) scheme = xfp.toLowerCase() === 'https' ? 'https' : scheme;
+    }
+    this.scheme = scheme;
+    this.host = req.headers.host ?? '';
+    let url = req.url as string;
+    if (url.charCodeAt(0) !== 0x2f) {
+      // absolute-form (proxy style) or '*'
+      try {
+        const u = new URL(url);
+        url = u.pathname + u.search;
+        if (!this.host) this.host = u.host;
+      } catch {
+        url = '/';
+      }
+    }
+    const q = url.indexOf('?');
+    this.rawPath = q >= 0 ? url.slice(0, q) : url;
+    this.query = q >= 0 ? url.slice(q + 1) : '';
+    this.path = normalizePath(this.rawPath);
+  }
+
+  get responseHeaders(): Record<string, string | string[] | null> {
+    return (this._responseHeaders ??= {});
+  }
+  set responseHeaders(v: Record<string, string | string[] | null>) {
+    this._responseHeaders = v;
+  }
+  get shared(): Record<string, unknown> {
+    return (this._shared ??= {});
+  }
+  set shared(v: Record<string, unknown>) {
+    this._shared = v;
+  }
+  get hasResponseHeaders(): boolean {
+    return this._responseHeaders !== null;
+  }
+
+  // ---- undici dispatch handler (legacy API: what Pool calls natively) ----
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.done) {
+      abort();
+      return;
+    }
+    this.abortUpstream = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true;
+    if (this.done) return false;
+    this.headersStarted = true;
+    this.upstreamHeadersAt = Date.now();
+    this.upstreamStatus = statusCode;
+    if (this.target !== null && this.balancer !== null) this.balancer.report(this.target.id, { status: statusCode });
+    if (!this.responsePlugins && !this.bufferResponse) {
+      const res = this.res;
+      const list: string[] = [];
+      rawResponseHeaders(rawHeaders, list);
+      this.proxy.addProxiedHeaders(this, list);
+      this.status = statusCode;
+      res.writeHead(statusCode, list);
+      res.on('drain', resume);
+      return true;
+    }
+    // Plugins see (and may change) the response before it goes out.
+    this.resume = resume;
+    this.pendingHeaders = { status: statusCode, headers: responseHeaderObject(rawHeaders) };
+    if (this.bufferResponse) {
+      this.chunks = [];
+      return true;
+    }
+    this.proxy.respondWithPlugins(this, this.pendingHeaders, true);
+    return false;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.chunks !== null) {
+      this.chunks.push(chunk);
+      return true;
+    }
+    return this.res.write(chunk);
+  }
+
+  onComplete(): void {
+    this.release();
+    if (this.chunks !== null) {
+      const up = this.pendingHeaders as UpstreamResponse;
+      up.body = Buffer.concat(this.chunks);
+      this.chunks = null;
+      this.proxy.respondWithPlugins(this, up, false);
+      return;
+    }
+    this.res.end();
+  }
+
+  onError(err: Error & { code?: string }): void {
+    this.proxy.upstreamFailed(this, err);
+  }
+
+  /** res 'close': the response ended, or the client went away first. */
+  finished(): void {
+    if (!this.done) {
+      this.done = true;
+      if (!this.res.writableFinished) {
+        this.status = 499; // nginx's "client closed request"
+        const abort = this.abortUpstream;
+        if (abort !== null) abort();
+        this.release();
+      }
+    }
+    const plugins = this.plugins;
+    if (plugins !== null && plugins.length > 0) setImmediate(logPhase, this);
+  }
+
+  release(): void {
+    const b = this.balancer;
+    if (b !== null && this.target !== null) {
+      b.release?.(this.target.id);
+      this.target = null;
+    }
+  }
+}
+
+function logPhase(ctx: ProxyRequest): void {
+  const now = Date.now();
+  const up = ctx.upstreamStartedAt;
+  ctx.status ??= ctx.res.statusCode;
+  ctx.latencies = {
+    request: now - ctx.startedAt,
+    proxy: ctx.upstreamHeadersAt && up ? ctx.upstreamHeadersAt - up : -1,
+    kong: up ? up - ctx.startedAt : now - ctx.startedAt,
+  };
+  runLog(ctx, ctx.plugins as PluginInstance[], ctx.proxy.log);
+}
+
+function hasRequestBody(req: IncomingMessage): boolean {
+  const h = req.headers;
+  if (h['transfer-encoding'] !== undefined) return true;
+  const cl = h['content-length'];
+  return cl !== undefined && cl !== '0';
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+    req.on('aborted', () => reject(new Error('client aborted')));
+  });
+}
+
+function renderBody(body: unknown, headers: Record<string, string | string[]>): Buffer | string {
+  if (body === undefined || body === null) return '';
+  if (Buffer.isBuffer(body)) return body;
+  if (typeof body === 'string') {
+    if (!hasHeader(headers, 'content-type')) headers['content-type'] = 'text/plain; charset=utf-8';
+    return body;
+  }
+  if (!hasHeader(headers, 'content-type')) headers['content-type'] = JSON_TYPE;
+  return JSON.stringify(body);
+}
+
+function hasHeader(headers: Record<string, unknown>, lower: string): boolean {
+  for (const k in headers) if (k.toLowerCase() === lower) return true;
+  return false;
+}
+
+class ProxyImpl implements Proxy {
+  runtime: Runtime;
+  readonly servers: (http.Server | https.Server)[] = [];
+  readonly clientIps: ClientIpResolver;
+  readonly pools: UpstreamPools;
+  readonly registry: PluginRegistry;
+  readonly log: ProxyLog;
+  readonly debugHeader: boolean;
+  private sniTable: SniTable;
+  private readonly keepAliveTimeout: number;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(readonly opts: ProxyOptions) {
+    const c = opts.config;
+    this.log = opts.log;
+    this.registry = opts.registry ?? defaultRegistry;
+    this.clientIps = createClientIpResolver(c.trusted_ips ?? [], c.real_ip_header || 'X-Real-IP', !!c.real_ip_recursive);
+    this.debugHeader = !!c.allow_debug_header;
+    this.keepAliveTimeout = c.keepalive_timeout ?? 75_000;
+    this.pools = new UpstreamPools();
+    const empty: Snapshot = { version: 0, hash: '00000000000000000000000000000000' } as Snapshot;
+    for (const k of ['ca_certificates', 'certificates', 'snis', 'services', 'routes', 'consumers', 'upstreams', 'targets', 'plugins']) (empty as any)[k] = [];
+    this.runtime = compileRuntime(empty, this.registry, { log: this.log as any });
+    this.sniTable = buildSniTable(empty, () => {});
+    this.onRequest = this.onRequest.bind(this);
+  }
+
+  get server(): http.Server | https.Server | null {
+    return this.servers[0] ?? null;
+  }
+
+  applySnapshot(snapshot: Snapshot): Runtime {
+    const previous = this.runtime;
+    const next = compileRuntime(snapshot, this.registry, { log: this.log as any, previous });
+    for (const w of next.warnings) this.log.warn({ warning: w }, 'route skipped');
+    this.sniTable = buildSniTable(snapshot, (msg) => this.log.error({ error: msg }, 'certificate skipped'));
+    this.runtime = next;
+    previous.close();
+    return next;
+  }
+
+  listen(host: string, port: number, tls?: boolean | DefaultCert): Promise<{ host: string; port: number }> {
+    let server: http.Server | https.Server;
+    const common = {
+      ServerResponse: ProxyResponse as typeof ServerResponse,
+      requestTimeout: 0, // long uploads/downloads are governed by service timeouts, not a global cap
+      headersTimeout: 60_000,
+      keepAliveTimeout: this.keepAliveTimeout,
+    };
+    if (tls) {
+      let def: DefaultCert | undefined = typeof tls === 'object' ? tls : undefined;
+      const c = this.opts.config;
+      if (!def && c.ssl_cert && c.ssl_cert_key) def = { cert: readFileSync(c.ssl_cert), key: readFileSync(c.ssl_cert_key) };
+      server = https.createServer(
+        {
+          ...common,
+          ...(def ?? {}),
+          SNICallback: (servername, cb) => cb(null, this.sniTable.lookup(servername)),
+        },
+        this.onRequest,
+      );
+    } else {
+      server = http.createServer(common, this.onRequest);
+    }
+    server.keepAliveTimeout = this.keepAliveTimeout;
+    server.on('clientError', (err: Error & { code?: string }, socket: Socket) => this.onClientError(err, socket));
+    server.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.once('close', () => this.sockets.delete(s));
+    });
+    this.servers.push(server);
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        const a = server.address() as { address: string; port: number };
+        resolve({ host: a.address, port: a.port });
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.servers.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.close(() => resolve());
+            s.closeIdleConnections();
+          }),
+      ),
+    );
+    for (const s of this.sockets) s.destroy();
+    this.runtime.close();
+    await this.pools.close();
+  }
+
+  private onClientError(err: Error & { code?: string }, socket: Socket): void {
+    if (!socket.writable || (socket as any)._httpMessage?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const code = err.code;
+    const [status, reason] =
+      code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout'] : [400, 'Bad Request'];
+    const body = JSON.stringify({ message: reason });
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nServer: ${SERVER_HEADER}\r\nContent-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    socket.destroySoon?.();
+  }
+
+  // ---- request lifecycle ----
+
+  onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const rt = this.runtime;
+    const ctx = new ProxyRequest(this, rt, req, res as ProxyResponse);
+    (res as ProxyResponse).ctx = ctx;
+    res.on('close', onResponseClose);
+    if (rt.globals.length > 0) {
+      ctx.plugins = rt.globals.filter((p) => (ctx.scheme === 'https' ? p.https : p.http));
+      runRewrite(ctx, ctx.plugins).then(
+        (r) => (r ? this.pluginExit(ctx, r) : this.route(ctx)),
+        (err) => this.internalError(ctx, err),
+      );
+      return;
+    }
+    this.route(ctx);
+  }
+
+  private route(ctx: ProxyRequest): void {
+    const rt = ctx.rt;
+    const m = rt.router.match(ctx);
+    if (m === null) {
+      this.gatewayError(ctx, 404, MSG_NO_ROUTE);
+      return;
+    }
+    ctx.match = m;
+    const route = m.route;
+    ctx.route = route;
+    ctx.service = m.service;
+    ctx.uriCaptures = m.uriCaptures;
+    ctx.upstreamUri = ctx.query === '' ? m.upstreamPath : m.upstreamPath + '?' + ctx.query;
+
+    if (ctx.scheme !== 'https') {
+      const protocols: string[] | null = route.protocols;
+      if (protocols && protocols.includes('https') && !protocols.includes('http')) {
+        this.httpsRedirect(ctx);
+        return;
+      }
+    }
+
+    const chain = rt.chainFor(route);
+    ctx.chain = chain;
+    if (chain.empty) {
+      ctx.plugins = null;
+      this.toUpstream(ctx);
+      return;
+    }
+    this.access(ctx, chain).catch((err) => this.internalError(ctx, err));
+  }
+
+  private async access(ctx: ProxyRequest, chain: PluginChain): Promise<void> {
+    ctx.upstreamHeaders = forwardableHeaders(ctx.req.headers);
+    const pre: PluginInstance[] = [];
+    resolveRest(ctx, chain, pre);
+    if (wantsRequestBody(ctx, pre) && hasRequestBody(ctx.req)) {
+      ctx.upstreamBody = await readBody(ctx.req);
+    }
+    const out: PluginInstance[] = [];
+    ctx.plugins = out;
+    const r = await runAccess(ctx, chain, out);
+    if (ctx.done) return;
+    if (r) {
+      resolveRest(ctx, chain, out);
+      await this.pluginExit(ctx, r);
+      return;
+    }
+    ctx.responsePlugins = hasResponsePhase(out);
+    ctx.bufferResponse = ctx.responsePlugins && wantsResponseBody(ctx, out);
+    this.toUpstream(ctx);
+  }
+
+  private toUpstream(ctx: ProxyRequest): void {
+    const service = ctx.service;
+    if (service === null) {
+      this.gatewayExit(ctx, 503, { message: MSG_NO_SERVICE });
+      return;
+    }
+    if (ctx.upstreamHeaders === NO_HEADERS) ctx.upstreamHeaders = forwardableHeaders(ctx.req.headers);
+    this.setProxyHeaders(ctx);
+    const retries = Number(service.retries);
+    ctx.triesLeft = Number.isFinite(retries) && retries >= 0 ? retries : 5;
+    const balancer = ctx.rt.balancers.get(service.host);
+    if (balancer !== undefined) {
+      ctx.balancer = balancer;
+      ctx.tried = new Set();
+    }
+    if (ctx.upstreamBody === undefined) ctx.req.on('error', onRequestBodyError);
+    ctx.upstreamStartedAt = Date.now();
+    this.dispatch(ctx);
+  }
+
+  /** X-Forwarded-*, X-Real-IP, Via, X-Kong-Request-Id and Host, as Kong sets them upstream. */
+  private setProxyHeaders(ctx: ProxyRequest): void {
+    const h = ctx.upstreamHeaders;
+    const req = ctx.req.headers;
+    const trusted = ctx.trustedPeer;
+    const xff = req['x-forwarded-for'];
+    h['x-forwarded-for'] = xff !== undefined ? xff + ', ' + ctx.peer : ctx.peer;
+    h['x-forwarded-proto'] = (trusted && firstValue(req['x-forwarded-proto'])) || ((ctx.req.socket as TLSSocket).encrypted ? 'https' : 'http');
+    h['x-forwarded-host'] = (trusted && firstValue(req['x-forwarded-host'])) || hostWithoutPort(ctx.host);
+    h['x-forwarded-port'] = (trusted && firstValue(req['x-forwarded-port'])) || String(ctx.req.socket.localPort);
+    h['x-forwarded-path'] = (trusted && firstValue(req['x-forwarded-path'])) || ctx.rawPath;
+    const prefix = (trusted && firstValue(req['x-forwarded-prefix'])) || ctx.match?.strippedPrefix;
+    if (prefix) h['x-forwarded-prefix'] = prefix;
+    else delete h['x-forwarded-prefix'];
+    h['x-real-ip'] = ctx.clientIp;
+    const via = req['via'];
+    h['via'] = via !== undefined ? via + ', ' + VIA_VALUE : VIA_VALUE;
+    h['x-kong-request-id'] = ctx.requestId;
+  }
+
+  /** One attempt: pick the peer (balancer or service host), set Host, dispatch on its pool. */
+  dispatch(ctx: ProxyRequest): void {
+    const service = ctx.service as Row;
+    const protocol: string = service.protocol === 'https' ? 'https' : 'http';
+    let host: string;
+    let port: number;
+    let hostHeader: string;
+    const defPort = protocol === 'https' ? 443 : 80;
+    if (ctx.balancer !== null) {
+      const peer = ctx.balancer.pick(ctx, ctx.tried as Set<string>);
+      if (peer === null) {
+        this.gatewayError(ctx, 503, MSG_NO_PEER);
+        return;
+      }
+      ctx.target = peer;
+      (ctx.tried as Set<string>).add(peer.id);
+      host = peer.host;
+      port = peer.port;
+      const hh = peer.hostHeader ?? ctx.balancer.hostHeader ?? peer.host;
+      hostHeader = port === defPort ? hh : hh + ':' + port;
+      if (peer.setCookie) ctx.responseHeaders['set-cookie'] = peer.setCookie;
+    } else {
+      host = service.host;
+      port = service.port ?? defPort;
+      hostHeader = port === defPort ? host : host + ':' + port;
+    }
+    const h = ctx.upstreamHeaders;
+    const route = ctx.route as Row;
+    if (route.preserve_host && ctx.host) h.host = ctx.host;
+    else if (h.host === ctx.req.headers.host || h.host === undefined) h.host = hostHeader;
+
+    const pool = ctx.balancer !== null ? this.pools.get(protocol, host, port, service, hostHeader) : this.pools.forService(service, protocol, port, hostHeader);
+    const readTimeout = service.read_timeout ?? 60_000;
+    const body = ctx.upstreamBody !== undefined ? ctx.upstreamBody : hasRequestBody(ctx.req) ? ctx.req : null;
+    if (ctx.upstreamBody !== undefined) {
+      h['content-length'] = String(ctx.upstreamBody.length);
+    }
+    ctx.abortUpstream = null;
+    pool.dispatch(
+      {
+        path: ctx.upstreamUri,
+        method: ctx.upstreamMethod as any,
+        headers: h,
+        body,
+        headersTimeout: readTimeout,
+        bodyTimeout: readTimeout,
+      },
+      ctx as any,
+    );
+  }
+
+  upstreamFailed(ctx: ProxyRequest, err: Error & { code?: string }): void {
+    const code = err.code;
+    if (ctx.target !== null && ctx.balancer !== null) {
+      ctx.balancer.report(ctx.target.id, { error: isTimeout(code) ? 'timeout' : 'tcp' });
+    }
+    ctx.release();
+    if (ctx.done) return; // client went away: nothing to answer
+    if (ctx.headersStarted) {
+      // the response is partly sent: all we can do is cut it so the client sees the failure
+      ctx.status = ctx.res.statusCode;
+      ctx.res.destroy(err);
+      return;
+    }
+    const replayable = ctx.upstreamBody !== undefined || !hasRequestBody(ctx.req);
+    if (ctx.triesLeft > 0 && replayable && isConnectFailure(code)) {
+      ctx.triesLeft--;
+      this.dispatch(ctx);
+      return;
+    }
+    if (isTimeout(code)) this.gatewayError(ctx, 504, MSG_TIMEOUT);
+    else if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') this.gatewayError(ctx, 503, MSG_NAME_RESOLUTION);
+    else this.gatewayError(ctx, 502, MSG_BAD_GATEWAY);
+    this.log.debug({ err: err.message, code, request_id: ctx.requestId }, 'upstream request failed');
+  }
+
+  /** Proxied-response headers appended to the flat list from the upstream. */
+  addProxiedHeaders(ctx: ProxyRequest, list: string[]): void {
+    const now = ctx.upstreamHeadersAt;
+    list.push(
+      'via', VIA_VALUE,
+      'x-kong-upstream-latency', String(now - ctx.upstreamStartedAt),
+      'x-kong-proxy-latency', String(ctx.upstreamStartedAt - ctx.startedAt),
+      'x-kong-request-id', ctx.requestId,
+    );
+    if (this.debugHeader && ctx.req.headers['kong-debug'] !== undefined) this.pushDebugHeaders(ctx, list);
+    if (ctx.hasResponseHeaders) {
+      const extra = ctx.responseHeaders;
+      for (const k in extra) {
+        const lower = k.toLowerCase();
+        for (let i = list.length - 2; i >= 0; i -= 2) if (list[i] === lower) list.splice(i, 2);
+        const v = extra[k];
+        if (v === null) continue;
+        if (Array.isArray(v)) for (const x of v) list.push(lower, x);
+        else list.push(lower, v);
+      }
+    }
+  }
+
+  private pushDebugHeaders(ctx: ProxyRequest, list: string[]): void {
+    const r = ctx.route;
+    const s = ctx.service;
+    if (r?.id) list.push('kong-route-id', r.id);
+    if (r?.name) list.push('kong-route-name', r.name);
+    if (s?.id) list.push('kong-service-id', s.id);
+    if (s?.name) list.push('kong-service-name', s.name);
+  }
+
+  /** Upstream response through response-phase plugins (headers only, or with the buffered body). */
+  respondWithPlugins(ctx: ProxyRequest, up: UpstreamResponse, streaming: boolean): void {
+    runResponse(ctx, up, ctx.plugins as PluginInstance[]).then(
+      () => {
+        if (ctx.done) return;
+        const list: string[] = [];
+        for (const k in up.headers) {
+          const v = up.headers[k];
+          const lower = k.toLowerCase();
+          if (streaming === false && (lower === 'content-length' || lower === 'transfer-encoding')) continue;
+          if (Array.isArray(v)) for (const x of v) list.push(lower, x);
+          else if (v !== undefined && v !== null) list.push(lower, String(v));
+        }
+        if (!streaming) list.push('content-length', String(up.body ? up.body.length : 0));
+        this.addProxiedHeaders(ctx, list);
+        ctx.status = up.status;
+        ctx.res.writeHead(up.status, list);
+        if (streaming) {
+          ctx.res.on('drain', ctx.resume as () => void);
+          (ctx.resume as () => void)();
+        } else ctx.res.end(ctx.method === 'HEAD' ? undefined : up.body);
+      },
+      (err) => {
+        if (streaming && ctx.abortUpstream) ctx.abortUpstream();
+        this.internalError(ctx, err);
+      },
+    );
+  }
+
+  // ---- answers generated by the gateway ----
+
+  private httpsRedirect(ctx: ProxyRequest): void {
+    const route = ctx.route as Row;
+    const code = Number(route.https_redirect_status_code ?? 426);
+    if (code === 426) {
+      this.gatewayExit(ctx, 426, { message: 'Please use HTTPS protocol' }, { Connection: 'Upgrade', Upgrade: 'TLS/1.2, HTTP/1.1' });
+      return;
+    }
+    const host = (ctx.trustedPeer && firstValue(ctx.req.headers['x-forwarded-host'])) || hostWithoutPort(ctx.host);
+    this.gatewayExit(ctx, code, undefined, { Location: `https://${host}${ctx.req.url}` });
+  }
+
+  /** Kong's kong.response.error: {"message", "request_id"}. */
+  gatewayError(ctx: ProxyRequest, status: number, message: string): void {
+    this.gatewayExit(ctx, status, { message, request_id: ctx.requestId });
+  }
+
+  private internalError(ctx: ProxyRequest, err: unknown): void {
+    this.log.error({ err, request_id: ctx.requestId }, 'request failed');
+    if (ctx.res.headersSent) {
+      ctx.res.destroy();
+      return;
+    }
+    ctx.plugins = null; // do not re-enter failing plugins
+    this.gatewayError(ctx, 500, MSG_INTERNAL);
+  }
+
+  private pluginExit(ctx: ProxyRequest, r: PluginResponse): Promise<void> | void {
+    return this.gatewayExit(ctx, r.status, r.body, r.headers);
+  }
+
+  /** A response the gateway (or a plugin) produced itself: response-phase plugins still run, then log. */
+  gatewayExit(ctx: ProxyRequest, status: number, body: unknown, headers?: Record<string, string | string[]>): Promise<void> | void {
+    if (ctx.done || ctx.res.headersSent) return;
+    const hdrs: Record<string, string | string[]> = headers ? { ...headers } : {};
+    const payload = renderBody(body, hdrs);
+    const plugins = ctx.plugins;
+    if (plugins !== null && plugins.length > 0 && hasResponsePhase(plugins)) {
+      const up: UpstreamResponse = { status, headers: hdrs, body: Buffer.isBuffer(payload) ? payload : Buffer.from(payload) };
+      return runResponse(ctx, up, plugins).then(
+        () => this.writeGateway(ctx, up.status, up.headers, up.body ?? ''),
+        (err) => {
+          ctx.plugins = null;
+          this.log.error({ err, request_id: ctx.requestId }, 'response plugin failed');
+          this.writeGateway(ctx, 500, { 'content-type': JSON_TYPE }, JSON.stringify({ message: MSG_INTERNAL, request_id: ctx.requestId }));
+        },
+      );
+    }
+    this.writeGateway(ctx, status, hdrs, payload);
+  }
+
+  private writeGateway(ctx: ProxyRequest, status: number, headers: Record<string, string | string[]>, payload: Buffer | string): void {
+    if (ctx.done || ctx.res.headersSent) return;
+    const res = ctx.res;
+    const list: string[] = [];
+    for (const k in headers) {
+      const v = headers[k];
+      if (Array.isArray(v)) for (const x of v) list.push(k, x);
+      else if (v !== undefined && v !== null) list.push(k, String(v));
+    }
+    list.push(
+      'content-length', String(typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length),
+      'x-kong-response-latency', String(Date.now() - ctx.startedAt),
+      'server', SERVER_HEADER,
+      'x-kong-request-id', ctx.requestId,
+    );
+    if (this.debugHeader && ctx.route !== null && ctx.req.headers['kong-debug'] !== undefined) this.pushDebugHeaders(ctx, list);
+    if (ctx.hasResponseHeaders) {
+      const extra = ctx.responseHeaders;
+      for (const k in extra) {
+        const lower = k.toLowerCase();
+        for (let i = list.length - 2; i >= 0; i -= 2) if (list[i].toLowerCase() === lower) list.splice(i, 2);
+        const v = extra[k];
+        if (v === null) continue;
+        if (Array.isArray(v)) for (const x of v) list.push(lower, x);
+        else list.push(lower, v);
+      }
+    }
+    ctx.status = status;
+    res.writeHead(status, list);
+    // the request body (if any) is not read: let node discard it rather than keep the socket busy
+    res.end(ctx.method === 'HEAD' ? undefined : payload);
+  }
+}
+
+export function createProxy(opts: ProxyOptions): Proxy {
+  return new ProxyImpl(opts);
+}
+
+export type { DefaultCert } from './tls.js';
