@@ -9,15 +9,22 @@ export function registerConfigCommands(program: Command, deps: CliDeps): void {
     .command('validate <file>')
     .description('validate a declarative configuration file (kong.yml format) without starting')
     .action(async (file: string) => {
-      const { validateDeclarativeFile } = await import('../data-plane/declarative/index.js');
-      try {
-        const result = await validateDeclarativeFile(file);
-        const counts = result && typeof result === 'object' && 'counts' in result ? (result.counts as Record<string, number>) : null;
-        const summary = counts ? ` (${Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(', ')})` : '';
+      const { validateDeclarativeFile, flattenDeclarativeErrors } = await import('../data-plane/declarative/index.js');
+      const result = await validateDeclarativeFile(file);
+      if (result.ok) {
+        const counts = Object.entries(result.counts).filter(([, n]) => n > 0);
+        const summary = counts.length ? ` (${counts.map(([k, n]) => `${n} ${k}`).join(', ')})` : '';
         process.stdout.write(`${file} is valid${summary}\n`);
-      } catch (err) {
-        deps.fail(`${file} is invalid: ${(err as Error).message}`);
+        return;
       }
+      const lines = flattenDeclarativeErrors(result.error).flatMap((entity) =>
+        entity.errors.map((e) => {
+          const where = [entity.path, e.field].filter(Boolean).join(' ');
+          return `  ${where ? `${where}: ` : ''}${e.message}`;
+        }),
+      );
+      process.stderr.write(`${result.error.message}\n${lines.join('\n')}${lines.length ? '\n' : ''}`);
+      deps.fail(`${file} is not a valid declarative configuration`);
     });
 
   program

@@ -63,6 +63,21 @@ describe('silverback CLI', () => {
     expect(r.stdout).toContain('configuration is valid');
   });
 
+  it('config validate checks a declarative file: counts when valid, every problem and exit 1 when not', async () => {
+    const ok = join(dir, 'kong.yml');
+    writeFileSync(ok, '_format_version: "3.0"\nservices:\n  - name: echo\n    url: http://127.0.0.1:9\n    routes:\n      - name: r1\n        paths: [/echo]\n');
+    const good = await cli(['config', 'validate', ok]);
+    expect(good).toMatchObject({ code: 0, stdout: `${ok} is valid (1 services, 1 routes)\n` });
+
+    const bad = join(dir, 'bad.yml');
+    writeFileSync(bad, '_format_version: "3.0"\nservices:\n  - name: echo\n    url: nope://x\n    routes:\n      - name: r1\n        paths: [echo]\n');
+    const r = await cli(['config', 'validate', bad]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('services[1] protocol: expected one of:');
+    expect(r.stderr).toContain('services[1].routes[1] paths[1]: should start with: /');
+    expect(r.stderr.trim().split('\n').pop()).toBe(`Error: ${bad} is not a valid declarative configuration`);
+  });
+
   it('cert gen writes a 0600 certificate and key that work for mutual TLS', async () => {
     const r = await cli(['cert', 'gen']);
     expect(r.code).toBe(0);
