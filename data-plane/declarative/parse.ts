@@ -217,7 +217,7 @@ class Compiler {
       else if (row[field] !== undefined && row[field] !== null) row[field] = { id: '00000000-0000-0000-0000-000000000000' };
     }
     for (const [name, f] of Object.entries(schema.fields)) {
-      if (f.generate && row[name] === undefined) {
+      if (f.generate && (row[name] === undefined || row[name] === null)) {
         row[name] =
           f.generate === 'uuid'
             ? uuidV5(item.id, `${this.docDigest}:${name}`)
