@@ -47,7 +47,7 @@ function setPath(target: Record<string, any>, segs: Seg[], value: unknown): void
     const key = typeof seg === 'number' ? `__idx${seg}` : seg;
     if (last) {
       if (cur[key] === undefined) cur[key] = value;
-      else if (Array.isArray(cur[key]) && cur[key].__repeated) cur[key].push(value);
+      else if (Array.isArray(cur[key]) && (cur[key] as any).__repeated) cur[key].push(value);
       else {
         const arr: any = [cur[key], value];
         arr.__repeated = true;
