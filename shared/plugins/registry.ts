@@ -1,18 +1,22 @@
 // Every plugin this build ships: adding one is a schema file plus one line here
 // (and its handler in data-plane/plugins/registry.ts).
 import type { PluginSchema } from './types.js';
+import { awsLambda } from './aws-lambda.js';
 import { correlationId } from './correlation-id.js';
 import { cors } from './cors.js';
 import { ipRestriction } from './ip-restriction.js';
+import { jwt } from './jwt.js';
 import { requestSizeLimiting } from './request-size-limiting.js';
 import { requestTermination } from './request-termination.js';
 import { requestTransformer } from './request-transformer.js';
 import { responseTransformer } from './response-transformer.js';
 
 const schemas: PluginSchema[] = [
+  awsLambda,
   correlationId,
   cors,
   ipRestriction,
+  jwt,
   requestSizeLimiting,
   requestTermination,
   requestTransformer,
