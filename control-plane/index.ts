@@ -1,9 +1,60 @@
-// PLACEHOLDER (owned by the lead, who replaces this file): starts the control plane.
+// Starts a control plane: the database (embedded or PostgreSQL) with its migrations, the DAO,
+// the gRPC sync server for data planes and the Admin API.
 import type { Config } from '../shared/config.js';
+import { parseListen } from '../shared/config.js';
 import type { Logger } from '../shared/log.js';
+import { openDatabase } from './store/db.js';
+import { migrateAuto, migrationState } from './store/migrations.js';
+import { createDao } from './store/dao.js';
 
 export async function start(config: Config, log: Logger): Promise<{ stop(): Promise<void> }> {
-  void config;
-  void log;
-  throw new Error('control plane: not implemented');
+  if (config.database === 'off') {
+    log.info('database=off: no control plane on this node (DB-less data plane only)');
+    return { stop: async () => {} };
+  }
+  const db = await openDatabase(config, log.child({ component: 'store' }));
+  const stops: Array<() => Promise<void>> = [() => db.close()];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch((err) => log.error({ err }, 'error while stopping'));
+  };
+  try {
+    if (config.migrations_auto) {
+      await migrateAuto(db.pool, (line) => log.info(line));
+    } else {
+      const state = await migrationState(db.pool);
+      if (state.pending.length) throw new Error(`database needs migrations (${state.pending.join(', ')}): run 'silverback migrations up'`);
+    }
+    const dao = createDao(db.pool, log.child({ component: 'dao' }));
+    stops.push(() => dao.close());
+
+    // TODO(lead): static imports once control-plane/sync and control-plane/admin land
+    const syncModule = './sync/index.js';
+    const adminModule = './admin/server.js';
+    const { startSyncServer, clusteringRoutes } = (await import(syncModule)) as any;
+    const { startAdminApi } = (await import(adminModule)) as any;
+
+    const [clusterListen] = parseListen(config.cluster_listen);
+    const sync = clusterListen
+      ? await startSyncServer({ dao, config, log: log.child({ component: 'sync' }), listen: clusterListen })
+      : null;
+    if (sync) stops.push(() => sync.close());
+
+    const [adminListen] = parseListen(config.admin_listen);
+    if (adminListen) {
+      const admin = await startAdminApi({
+        config,
+        dao,
+        log: log.child({ component: 'admin' }),
+        role: config.role,
+        listen: adminListen,
+        extraRoutes: sync ? clusteringRoutes(sync) : undefined,
+      });
+      stops.push(() => admin.close());
+      log.info({ url: admin.url }, 'admin API listening');
+    }
+    return { stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }
