@@ -1,5 +1,20 @@
 // Name → handler of every plugin this data plane can run. A snapshot that configures a plugin
 // missing here is refused by compileRuntime (Kong refuses configs with unknown plugins too).
 import type { PluginHandler } from './types.js';
+import { correlationId } from './correlation-id/index.js';
+import { cors } from './cors/index.js';
+import { ipRestriction } from './ip-restriction/index.js';
+import { requestSizeLimiting } from './request-size-limiting/index.js';
+import { requestTermination } from './request-termination/index.js';
+import { requestTransformer } from './request-transformer/index.js';
+import { responseTransformer } from './response-transformer/index.js';
 
-export const handlers: Record<string, PluginHandler> = {};
+export const handlers: Record<string, PluginHandler> = {
+  'correlation-id': correlationId,
+  cors,
+  'ip-restriction': ipRestriction,
+  'request-size-limiting': requestSizeLimiting,
+  'request-termination': requestTermination,
+  'request-transformer': requestTransformer,
+  'response-transformer': responseTransformer,
+};

@@ -76,8 +76,12 @@ export interface PluginHandler<C = any> {
   response?(ctx: RequestContext, res: UpstreamResponse, config: C, state: any): void | Promise<void>;
   /** Called after the response finished; never on the critical path. */
   log?(ctx: RequestContext, config: C, state: any): void;
-  /** Ask the proxy to buffer the upstream response body for this plugin (e.g. response-transformer json). */
-  bufferResponse?(config: C, ctx: RequestContext): boolean;
+  /**
+   * Ask the proxy to buffer the upstream response body for this plugin (e.g. response-transformer json).
+   * `res` (status and headers, no body) is given when asked after the upstream answered, so a plugin
+   * can limit buffering to the responses it edits (JSON only); without it the answer is conservative.
+   */
+  bufferResponse?(config: C, ctx: RequestContext, res?: UpstreamResponse): boolean;
   /** Ask the proxy to buffer the request body before access (e.g. request-transformer body edits). */
   bufferRequest?(config: C, ctx: RequestContext): boolean;
 }

@@ -1,0 +1,44 @@
+// Query strings as Kong's kong.request.get_query / ngx.encode_args see them: '+' is a space,
+// a key without '=' is `true`, repeated keys collect into arrays, insertion order is kept.
+export type QueryValue = string | true | (string | true)[];
+export type Query = Map<string, QueryValue>;
+
+function decode(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    return s;
+  }
+}
+
+export function parseQuery(raw: string): Query {
+  const out: Query = new Map();
+  if (!raw) return out;
+  for (const part of raw.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const key = decode(eq < 0 ? part : part.slice(0, eq));
+    if (key === '') continue;
+    const value: string | true = eq < 0 ? true : decode(part.slice(eq + 1));
+    const prev = out.get(key);
+    if (prev === undefined) out.set(key, value);
+    else if (Array.isArray(prev)) prev.push(value);
+    else out.set(key, [prev, value]);
+  }
+  return out;
+}
+
+const enc = (s: string) => encodeURIComponent(s);
+
+export function encodeQuery(q: Query): string {
+  const parts: string[] = [];
+  for (const [k, v] of q) {
+    for (const item of Array.isArray(v) ? v : [v]) parts.push(item === true ? enc(k) : `${enc(k)}=${enc(item)}`);
+  }
+  return parts.join('&');
+}
+
+/** First value of a query parameter as a string (Kong renders `true` as "true"). */
+export function queryToObject(q: Query): Record<string, QueryValue> {
+  return Object.fromEntries(q);
+}
