@@ -105,5 +105,6 @@ export function exportDeclarativeObject(s: Snapshot): Record<string, unknown> {
 
 /** YAML text of a snapshot in the 3.0 declarative format (for `config export` and GET /config). */
 export function exportDeclarative(s: Snapshot): string {
-  return YAML.stringify(exportDeclarativeObject(s), { lineWidth: 0, aliasDuplicateObjects: false });
+  // YAML 1.1 so strings such as "yes" or "on" are quoted for 1.1 readers (ours and Kong's)
+  return YAML.stringify(exportDeclarativeObject(s), { version: '1.1', lineWidth: 0, aliasDuplicateObjects: false });
 }

@@ -370,7 +370,8 @@ export function parseDeclarativeText(text: string, opts: ParseOptions = {}): Rec
   }
   if (doc === undefined) {
     try {
-      doc = YAML.parse(text, { prettyErrors: true, maxAliasCount: 1000 });
+      // Kong reads files with libyaml (YAML 1.1): yes/no/on/off are booleans, `<<` merge keys work
+      doc = YAML.parse(text, { version: '1.1', prettyErrors: true, maxAliasCount: 1000 });
     } catch (e) {
       throw parseError(`${where}${(e as Error).message.split('\n')[0]}`);
     }

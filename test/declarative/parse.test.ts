@@ -543,6 +543,9 @@ routes:
 consumers:
 - username: bob
   basicauth_credentials: [{ username: bob, password: pw }]
+- username: "yes"
+  custom_id: "0777"
+  tags: ["on", "null", "1.1"]
 plugins:
 - { name: request-termination, route: r, consumer: bob }
 - { name: request-termination, route: lonely }
@@ -550,6 +553,22 @@ plugins:
     const back = parseDeclarative(exportDeclarative(s));
     expect(sorted(back)).toEqual(sorted(s));
     expect(back.hash).toBe(s.hash);
+    expect(back.consumers[1]).toMatchObject({ username: 'yes', custom_id: '0777', tags: ['on', 'null', '1.1'] });
+  });
+
+  it('reads YAML the way Kong does (1.1): yes/no/on/off booleans and << merge keys', () => {
+    const s = parseDeclarative(`
+_format_version: "3.0"
+_ignore:
+- &defaults { host: shared.local, retries: 3 }
+services:
+- <<: *defaults
+  name: a
+  routes:
+  - { name: r, paths: [/r], strip_path: no, preserve_host: on }
+`);
+    expect(s.services[0]).toMatchObject({ name: 'a', host: 'shared.local', retries: 3 });
+    expect(s.routes[0]).toMatchObject({ strip_path: false, preserve_host: true });
   });
 });
 
