@@ -4,7 +4,8 @@
 //   /delay/<ms>            → answers after <ms>
 //   /stream/<n>            → n chunked JSON lines, ~5 ms apart
 //   /download/<bytes>      → <bytes> of a repeating pattern, streamed in 64 KiB chunks (no content-length with ?chunked)
-//   /upload                → consumes the body without buffering: {bytes, sha256}
+//   /upload                → consumes the body without buffering: {bytes, sha256}; ?pause=<ms> stops reading
+//                            for <ms> after the first chunk (to observe backpressure)
 //   /reset                 → sends headers and part of a body, then destroys the socket
 //   anything else          → 200 JSON echo as /request
 import http from 'node:http';
@@ -17,6 +18,8 @@ export interface Upstream {
   port: number;
   /** Requests received so far. */
   requests: number;
+  /** Body bytes written by /download so far (all requests). */
+  readonly downloadSent: number;
   /** Sockets currently open to this upstream. */
   openSockets(): number;
   close(): Promise<void>;
@@ -51,7 +54,7 @@ function echo(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer)
 
 export async function startUpstream(): Promise<Upstream> {
   const sockets = new Set<Socket>();
-  const state = { requests: 0 };
+  const state = { requests: 0, downloadSent: 0 };
   const server = http.createServer((req, res) => {
     state.requests++;
     const url = req.url ?? '/';
@@ -101,6 +104,7 @@ export async function startUpstream(): Promise<Upstream> {
         while (sent < total) {
           const n = Math.min(PATTERN.length, total - sent);
           sent += n;
+          state.downloadSent += n;
           if (!res.write(n === PATTERN.length ? PATTERN : PATTERN.subarray(0, n))) return void res.once('drain', pump);
         }
         res.end();
@@ -111,7 +115,12 @@ export async function startUpstream(): Promise<Upstream> {
     if (path === '/upload') {
       const hash = createHash('sha256');
       let bytes = 0;
+      const pause = Number(/[?&]pause=(\d+)/.exec(url)?.[1] ?? 0);
       req.on('data', (c: Buffer) => {
+        if (bytes === 0 && pause > 0) {
+          req.pause();
+          setTimeout(() => req.resume(), pause);
+        }
         bytes += c.length;
         hash.update(c);
       });
@@ -149,6 +158,9 @@ export async function startUpstream(): Promise<Upstream> {
     },
     set requests(v: number) {
       state.requests = v;
+    },
+    get downloadSent() {
+      return state.downloadSent;
     },
     openSockets: () => sockets.size,
     close: () =>
