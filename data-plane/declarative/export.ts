@@ -16,7 +16,7 @@ const CONSUMER_CHILDREN = ['keyauth_credentials', 'jwt_secrets', 'basicauth_cred
 function entry(schema: EntitySchema, row: Row, parentField?: string): Row {
   const out: Row = {};
   for (const [name, f] of Object.entries(schema.fields)) {
-    if (name === parentField || f.transient) continue;
+    if (name === parentField) continue;
     const v = row[name];
     if (v === undefined) continue;
     if (v === null && fieldDefault(f, row) === null) continue;

@@ -110,8 +110,9 @@ class Compiler {
 
   compile(): Snapshot {
     this.checkTopLevel();
-    for (const name of SNAPSHOT_ENTITIES) {
-      if (this.doc[name] !== undefined) this.collect(entityByName.get(name)!, this.doc[name], [name]);
+    // collected in the file's order (errors are reported in reading order), built in dependency order
+    for (const name of Object.keys(this.doc)) {
+      if ((SNAPSHOT_ENTITIES as readonly string[]).includes(name)) this.collect(entityByName.get(name)!, this.doc[name], [name]);
     }
     for (const name of SNAPSHOT_ENTITIES) for (const item of this.items.get(name)!) this.build(item);
     this.checkUniqueFields();
@@ -356,6 +357,9 @@ function parseError(message: string): KongError {
   return new KongError(ERR.DECLARATIVE_CONFIG, `failed parsing declarative configuration: ${message}`, {});
 }
 
+const withoutTimestamps = (tags: YAML.Tags): YAML.Tags =>
+  tags.filter((t) => typeof t === 'string' || t.tag !== 'tag:yaml.org,2002:timestamp');
+
 /** Parses YAML or JSON text into a plain object (no validation yet). */
 export function parseDeclarativeText(text: string, opts: ParseOptions = {}): Record<string, any> {
   const where = opts.filename ? `${opts.filename}: ` : '';
@@ -370,8 +374,9 @@ export function parseDeclarativeText(text: string, opts: ParseOptions = {}): Rec
   }
   if (doc === undefined) {
     try {
-      // Kong reads files with libyaml (YAML 1.1): yes/no/on/off are booleans, `<<` merge keys work
-      doc = YAML.parse(text, { version: '1.1', prettyErrors: true, maxAliasCount: 1000 });
+      // Kong reads files with libyaml (YAML 1.1): yes/no/on/off are booleans, `<<` merge keys work;
+      // dates stay strings (a tag such as 2024-01-01 is not a timestamp)
+      doc = YAML.parse(text, { version: '1.1', prettyErrors: true, maxAliasCount: 1000, customTags: withoutTimestamps });
     } catch (e) {
       throw parseError(`${where}${(e as Error).message.split('\n')[0]}`);
     }

@@ -11,6 +11,7 @@ import {
   parseDeclarative,
   validateDeclarativeFile,
 } from '../../data-plane/declarative/index.js';
+import { uuidV5 } from '../../data-plane/declarative/ids.js';
 import { KongError } from '../../shared/errors.js';
 import type { Snapshot } from '../../shared/snapshot.js';
 
@@ -247,6 +248,12 @@ upstreams:
     const s = parseDeclarative('_format_version: "3.0"\n');
     expect(s.hash).toBe('00000000000000000000000000000000');
     expect(s.services).toEqual([]);
+  });
+});
+
+describe('deterministic ids', () => {
+  it('uuid v5 matches the RFC 4122 test vector', () => {
+    expect(uuidV5('6ba7b810-9dad-11d1-80b4-00c04fd430c8', 'www.example.com')).toBe('2ed6657d-e927-568b-95e1-2665a8aea6a2');
   });
 });
 
@@ -506,6 +513,41 @@ keyauth_credentials:
     expect(err.body.message).toContain("keyauth_credentials[2]: uniqueness violation: 'keyauth_credentials' entity with key set to 'k1' already declared");
   });
 
+  it('every kind of problem in one file is reported together, in file order', () => {
+    const err = errorOf(() =>
+      parseDeclarative(`
+_format_version: "9.9"
+services:
+- name: svc
+  host: "bad host"
+  routes:
+  - name: r
+    paths: [/ok]
+    methods: [get]
+- name: svc
+  host: b.local
+routes:
+- name: orphan
+  service: missing
+  paths: [/o]
+plugins:
+- name: nope
+consumers:
+- {}
+`),
+    );
+    expect(err.body.message).toBe('declarative config is invalid: ' + [
+      '_format_version: expected one of: 1.1, 2.1, 3.0',
+      'services[1].host: invalid hostname: bad host',
+      'services[1].routes[1].methods[1]: invalid value: get',
+      "services[2]: uniqueness violation: 'services' entity with name set to 'svc' already declared",
+      "routes[1].service: invalid reference 'service: missing' (no such entry in 'services')",
+      "plugins[1].config: required field missing",
+      "plugins[1].name: plugin 'nope' not enabled; add it to the 'plugins' configuration property",
+      "consumers[1]: at least one of these fields must be non-empty: 'custom_id', 'username'",
+    ].join('; '));
+  });
+
   it('YAML syntax errors and non-object documents', () => {
     const e1 = errorOf(() => parseDeclarative('_format_version: "3.0"\nservices: [\n', { filename: 'kong.yml' }));
     expect(e1.body.code).toBe(14);
@@ -543,6 +585,7 @@ routes:
 consumers:
 - username: bob
   basicauth_credentials: [{ username: bob, password: pw }]
+  keyauth_credentials: [{ key: temp, ttl: 3600 }]
 - username: "yes"
   custom_id: "0777"
   tags: ["on", "null", "1.1"]
@@ -569,6 +612,8 @@ services:
 `);
     expect(s.services[0]).toMatchObject({ name: 'a', host: 'shared.local', retries: 3 });
     expect(s.routes[0]).toMatchObject({ strip_path: false, preserve_host: true });
+    const dated = parseDeclarative('_format_version: "3.0"\nconsumers: [{ username: bob, tags: [2024-01-01] }]');
+    expect(dated.consumers[0].tags).toEqual(['2024-01-01']);
   });
 });
 
