@@ -290,7 +290,9 @@ export function createDao(pool: pg.Pool, log: Logger, options: DaoOptions = {}):
   /** Replace the parent's child rows by the given names (only when the input names them). */
   async function syncNameList(c: pg.PoolClient, schema: EntitySchema, parentId: string, names: unknown, ctx: WriteContext, changes: PendingChange[]): Promise<void> {
     const nl = NAME_LISTS[schema.name];
-    if (!nl || !Array.isArray(names)) return;
+    if (!nl || names === undefined) return;
+    if (names === null) names = []; // an explicit null (form: empty value) clears the list
+    if (!Array.isArray(names)) return;
     const child = schemaOf(nl.child);
     const fkCol = q(column(child, nl.fk).name);
     const taken = await c.query(
@@ -450,11 +452,16 @@ export function createDao(pool: pg.Pool, log: Logger, options: DaoOptions = {}):
 
   async function tagged(tag: string | null, opts: PageOptions = {}): Promise<Page> {
     const size = opts.size ?? 100;
-    const union = ENTITIES.filter((s) => columnsOf(s).some((c) => c.kind === 'tags'))
-      .map((s) => `SELECT '${s.name}'::text AS entity_name, ${q('id')} AS entity_id, unnest(${q('tags')}) AS tag FROM ${q(s.name)}`)
-      .join(' UNION ALL ');
     const w = new Where();
-    if (tag !== null) w.add((p) => `tag = ${p}`, tag);
+    // with a tag, each table is narrowed through its GIN index first
+    let narrow = '';
+    if (tag !== null) {
+      w.add((p) => `tag = ${p}`, tag);
+      narrow = ` WHERE ${q('tags')} @> ARRAY[$1::text]`;
+    }
+    const union = ENTITIES.filter((s) => columnsOf(s).some((c) => c.kind === 'tags'))
+      .map((s) => `SELECT '${s.name}'::text AS entity_name, ${q('id')} AS entity_id, unnest(${q('tags')}) AS tag FROM ${q(s.name)}${narrow}`)
+      .join(' UNION ALL ');
     if (opts.offset) {
       const key = decodeOffset(opts.offset, (k) => k.length === 3 && typeof k[0] === 'string' && isUuid(k[1]) && typeof k[2] === 'string');
       w.params.push(...key);

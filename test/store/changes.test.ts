@@ -114,6 +114,15 @@ describe('certificates and snis', () => {
     await dao.delete('certificates', other.id);
   });
 
+  it('snis: null clears the list; PUT without snis keeps it', async () => {
+    const { cert, key } = selfSigned('clear.test');
+    const c = await store.dao.insert('certificates', { cert, key, snis: ['clear.test'] });
+    expect((await store.dao.upsert('certificates', c.id, { cert, key }))?.snis).toEqual(['clear.test']);
+    expect((await store.dao.update('certificates', c.id, { snis: null }))?.snis).toEqual([]);
+    expect(await store.dao.select('snis', 'clear.test')).toBeNull();
+    await store.dao.delete('certificates', c.id);
+  });
+
   it('a certificate used by a service cannot be deleted', async () => {
     const { cert, key } = selfSigned('client.test');
     const c = await store.dao.insert('certificates', { cert, key });
