@@ -62,10 +62,13 @@ const CHILDREN: ReadonlyMap<string, ReadonlyMap<string, Child>> = (() => {
   return m;
 })();
 
+const FOREIGN_FIELDS = new Map<string, [string, string][]>(
+  ENTITIES.map((e) => [e.name, Object.entries(e.fields).filter(([, f]) => f.type === 'foreign').map(([n, f]) => [n, f.reference!])]),
+);
+
+/** [field, referenced entity] for each foreign key of the entity. */
 function foreignFields(schema: EntitySchema): [string, string][] {
-  return Object.entries(schema.fields)
-    .filter(([, f]) => f.type === 'foreign')
-    .map(([n, f]) => [n, f.reference!]);
+  return FOREIGN_FIELDS.get(schema.name)!;
 }
 
 /** The key other entries may use to reference this entity by name (services.name, consumers.username). */
@@ -105,7 +108,8 @@ class Compiler {
     opts: ParseOptions,
   ) {
     this.nowMs = (opts.timestamp ?? 0) * 1000;
-    this.docDigest = createHash('sha256').update(canonicalJson(doc)).digest('hex');
+    // seeds generated credential keys; the same document always serializes the same way
+    this.docDigest = createHash('sha256').update(JSON.stringify(doc)).digest('hex');
   }
 
   compile(): Snapshot {
