@@ -207,14 +207,15 @@ export function createDao(pool: pg.Pool, log: Logger, options: DaoOptions = {}):
       seen.add(k);
       return true;
     });
+    // NOTIFY is delivered at commit, to every listening control plane (this one included)
     const res = await c.query<{ version: string }>(
-      `INSERT INTO config_changes (entity, entity_id, op)
-       SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[]) RETURNING version`,
-      [unique.map((x) => x.entity), unique.map((x) => x.id), unique.map((x) => x.op)],
+      `WITH ins AS (
+         INSERT INTO config_changes (entity, entity_id, op)
+         SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[]) RETURNING version)
+       SELECT max(version) AS version, pg_notify($4, max(version)::text) FROM ins`,
+      [unique.map((x) => x.entity), unique.map((x) => x.id), unique.map((x) => x.op), CONFIG_CHANNEL],
     );
-    const version = Math.max(...res.rows.map((r) => Number(r.version)));
-    await c.query('SELECT pg_notify($1, $2)', [CONFIG_CHANNEL, String(version)]);
-    return version;
+    return Number(res.rows[0].version);
   }
 
   // ---- rows ------------------------------------------------------------------------------------
