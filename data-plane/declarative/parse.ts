@@ -261,21 +261,24 @@ class Compiler {
   }
 
   /**
-   * Deterministic ids, Kong-style: uuid v5 of the endpoint key when it is unique (services,
-   * routes, consumers, upstreams by name); of the cache key for plugins, acls and targets;
-   * otherwise of the entry's content with its resolved references.
+   * Deterministic ids, Kong-style: uuid v5 of the cache key for plugins, acls, targets and
+   * basic-auth; of the endpoint key when it is unique (services, routes, consumers, upstreams,
+   * snis by name; key-auth and jwt by key); otherwise of the entry's content with its resolved
+   * references (identical entries are numbered in file order).
    */
   private idFor(item: Item, fks: Record<string, string | null>): string {
     const { schema, input } = item;
     if (typeof input.id === 'string' && UUID_RE.test(input.id)) return input.id.toLowerCase();
     const name = schema.name;
-    const rk = referenceKey(schema);
-    if (rk && typeof input[rk] === 'string' && name !== 'plugins') return entityUuid(name, input[rk]);
+    // Kong's cache keys come first (entity:workspace:fields…), then the unique endpoint key
     const ws = DEFAULT_WORKSPACE_ID;
     if (name === 'plugins' && typeof input.name === 'string')
       return entityUuid(name, `plugins:${ws}:${input.name}:${fks.route ?? ''}:${fks.service ?? ''}:${fks.consumer ?? ''}`);
     if (name === 'acls' && typeof input.group === 'string' && fks.consumer) return entityUuid(name, `acls:${ws}:${fks.consumer}:${input.group}`);
-    if (name === 'targets' && typeof input.target === 'string' && fks.upstream) return entityUuid(name, `${input.target}:${fks.upstream}:${ws}`);
+    if (name === 'targets' && typeof input.target === 'string' && fks.upstream) return entityUuid(name, `targets:${ws}:${fks.upstream}:${input.target}`);
+    if (name === 'basicauth_credentials' && typeof input.username === 'string') return entityUuid(name, `basicauth_credentials:${ws}:${input.username}`);
+    const rk = referenceKey(schema);
+    if (rk && typeof input[rk] === 'string') return entityUuid(name, input[rk]);
     const content: Row = { ...input };
     delete content.id;
     for (const [f, id] of Object.entries(fks)) content[f] = id;

@@ -639,6 +639,12 @@ describe('certificates and SNIs', () => {
       ['*.example.test', s.certificates[0].id],
     ]);
     expect(parseDeclarative(exportDeclarative(s))).toEqual(s);
+    // any entity with a foreign key to certificates nests under it, e.g. a service's client certificate
+    const withService = parseDeclarative(JSON.stringify({
+      _format_version: '3.0',
+      certificates: [{ id: '5f6e7d8c-9b0a-4c1d-8e2f-3a4b5c6d7e8f', cert: c.cert, key: c.key, services: [{ name: 'mtls', url: 'https://backend.local' }] }],
+    }));
+    expect(withService.services[0]).toMatchObject({ name: 'mtls', protocol: 'https', port: 443, client_certificate: { id: '5f6e7d8c-9b0a-4c1d-8e2f-3a4b5c6d7e8f' } });
     const dup = errorOf(() => parseDeclarative(JSON.stringify({ ...doc, snis: [{ name: 'example.test', certificate: s.certificates[0].id }] })));
     expect((dup.body.fields as any).snis[0]).toBe("uniqueness violation: 'snis' entity with name set to 'example.test' already declared");
   });
