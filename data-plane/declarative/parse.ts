@@ -148,6 +148,7 @@ class Compiler {
 
   /** Walks a collection (top-level or nested), registering every entry in file order. */
   private collect(schema: EntitySchema, list: unknown, path: PathSegment[], parent?: { field: string; item: Item }): void {
+    if (list === null) return; // `routes:` with nothing under it
     if (!Array.isArray(list)) {
       if (parent) this.errors.addField(path.slice(0, -1), String(path[path.length - 1]), 'expected an array', this.owner(parent.item));
       else this.errors.addField([], String(path[0]), 'expected an array');

@@ -244,10 +244,13 @@ upstreams:
     expect(parseDeclarative('_format_version: "3.0"\nservices: [{ name: a, host: a.local }]').services[0].created_at).toBe(0);
   });
 
-  it('an empty configuration is valid and has the empty hash', () => {
+  it('an empty configuration is valid and has the empty hash; empty collections are fine', () => {
     const s = parseDeclarative('_format_version: "3.0"\n');
     expect(s.hash).toBe('00000000000000000000000000000000');
     expect(s.services).toEqual([]);
+    const e = parseDeclarative('_format_version: "3.0"\nservices:\n- name: s\n  host: s.local\n  routes:\nconsumers:\n');
+    expect(e.services).toHaveLength(1);
+    expect(e.routes).toEqual([]);
   });
 });
 
