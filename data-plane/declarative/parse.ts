@@ -9,7 +9,7 @@ import { prepareInsert, present } from '../../shared/schema/entity.js';
 import type { EntitySchema, ErrorTree } from '../../shared/schema/types.js';
 import { UUID_RE, isPlainObject } from '../../shared/schema/validate.js';
 import { SNAPSHOT_ENTITIES, canonicalJson, snapshotHash, type Row, type Snapshot } from '../../shared/snapshot.js';
-import { ErrorCollector, type PathSegment } from './errors.js';
+import { ErrorCollector, type ErrorOwner, type PathSegment } from './errors.js';
 import { DEFAULT_WORKSPACE_ID, derivedKey32, entityUuid, uuidV5 } from './ids.js';
 import { migrateToLatest } from './migrate.js';
 
@@ -180,8 +180,16 @@ class Compiler {
     });
   }
 
-  private owner(item: Item) {
-    return { entity: item.schema.name, path: item.path, seq: item.seq, raw: item.raw, id: item.id };
+  private owner(item: Item): ErrorOwner {
+    return {
+      entity: item.schema.name,
+      path: item.path,
+      seq: item.seq,
+      raw: item.raw,
+      get id() {
+        return item.id; // assigned after references are resolved; read when the error is built
+      },
+    };
   }
 
   /** Resolves references, assigns the id, checks keys, validates and normalizes one entry. */
@@ -192,12 +200,8 @@ class Compiler {
     let unresolved = false;
     for (const [field, ref] of foreignFields(schema)) {
       if (item.parent?.field === field) {
-        const p = item.parent.item;
-        if (p.id === undefined) {
-          unresolved = true; // the parent itself was not valid enough to get an id
-          continue;
-        }
-        fks[field] = p.id;
+        // parents are built before their children (dependency order), so the id is known
+        fks[field] = item.parent.item.id!;
         continue;
       }
       const v = input[field];

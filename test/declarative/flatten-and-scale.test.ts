@@ -94,6 +94,7 @@ acls: [{ group: g, consumer: alice }]
       expect.objectContaining({
         entity_type: 'acl',
         path: 'acls[1]',
+        entity_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
         errors: [{ type: 'field', field: 'consumer', message: "invalid reference 'consumer: alice' (no such entry in 'consumers')" }],
       }),
     ]);
