@@ -78,7 +78,15 @@ export const requestTransformer: PluginSchema = {
     http_method: { type: 'string', match: /^[A-Z]+$/ },
     remove: record({ body: strings, headers: headerNames, querystring: strings }),
     rename: record({ body: colonStrings, headers: colonHeaderNames, querystring: colonStrings }),
-    replace: record({ body: colonStrings, headers: colonHeaderValues, querystring: colonStrings, uri: { type: 'string' } }),
+    replace: record({ body: colonStrings, headers: colonHeaderValues, querystring: colonStrings,
+      uri: {
+        type: 'string',
+        custom: (v: string) => {
+          const err = templateError(v);
+          return err ? `value '${v}' is not in supported format, error:${err}` : undefined;
+        },
+      },
+    }),
     add: record({ body: colonStrings, headers: colonHeaderValues, querystring: colonStrings }),
     append: record({ body: colonStrings, headers: colonHeaderValues, querystring: colonStrings }),
   },
