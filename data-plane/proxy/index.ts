@@ -553,7 +553,7 @@ class ProxyImpl implements Proxy {
       ctx.balancer = balancer;
       ctx.tried = new Set();
     }
-    if (ctx.upstreamBody === undefined) ctx.req.on('error', onRequestBodyError);
+    if (ctx.upstreamBody === undefined && hasRequestBody(ctx.req)) ctx.req.on('error', onRequestBodyError);
     ctx.upstreamStartedAt = Date.now();
     this.dispatch(ctx);
   }
