@@ -50,8 +50,9 @@ describe('request-transformer behaviour', () => {
       const method = route({ paths: ['/method'] });
       const uri = route({ paths: ['~/users/(?<user>\\w+)/orders'], strip_path: true });
       const tpl = route({ paths: ['/tpl'] });
+      const host = route({ paths: ['/host'] });
       return {
-        routes: [headers, query, body, method, uri, tpl],
+        routes: [headers, query, body, method, uri, tpl, host],
         plugins: [
           pluginRow(
             'request-transformer',
@@ -87,6 +88,7 @@ describe('request-transformer behaviour', () => {
             { route: body },
           ),
           pluginRow('request-transformer', { http_method: 'GET' }, { route: method }),
+          pluginRow('request-transformer', { replace: { headers: ['Host:changed.test'] }, add: { headers: ['Host:ignored.test'] } }, { route: host }),
           pluginRow('request-transformer', { replace: { uri: '/anything/$(uri_captures.user)' } }, { route: uri }),
           pluginRow(
             'request-transformer',
@@ -112,6 +114,11 @@ describe('request-transformer behaviour', () => {
     expect(h['x-add']).toBe('added');
     expect(h['x-keep']).toBe('mine');
     expect(h['x-list']).toBe('first, second');
+  });
+
+  it('replace sets the upstream Host even though the client header is not forwarded; add never touches Host', async () => {
+    const res = await request(`${gw.url}/host/request`);
+    expect(res.json().headers.host).toBe('changed.test');
   });
 
   it('querystring edits', async () => {
