@@ -87,7 +87,8 @@ function fmtNum(n: number): string {
 /** Validate one value against its field. Returns an error (string, or tree for containers). */
 export function validateField(field: Field, value: any, parent: Record<string, any>): string | ErrorTree | (string | ErrorTree | null)[] | undefined {
   if (value === null || value === undefined) {
-    if (field.required) return 'required field missing';
+    // a dynamic record without a schema (unknown plugin) is reported on the field that selects it
+    if (field.required && !(field.dynamic && !field.dynamic(parent))) return 'required field missing';
     return undefined;
   }
   switch (field.type) {
