@@ -5,7 +5,7 @@ import type { Row, Snapshot } from '../shared/snapshot.js';
 import { Balancers, type BalancerLog } from './balancer/index.js';
 import { compileRouter, type Router } from './router/index.js';
 import { EMPTY_CHAIN, PluginChain, PluginEntry, type PluginInstance } from './plugins/pipeline.js';
-import type { PluginHandler } from './plugins/types.js';
+import type { PluginHandler, SnapshotIndex } from './plugins/types.js';
 
 export type PluginRegistry = Record<string, PluginHandler>;
 
@@ -40,11 +40,23 @@ function idOf(fk: unknown): string | null {
   return fk && typeof fk === 'object' && typeof (fk as Row).id === 'string' ? (fk as Row).id : null;
 }
 
-function instantiate(row: Row, handler: PluginHandler): PluginInstance {
+function snapshotIndex(snapshot: Snapshot, consumersById: Map<string, Row>): SnapshotIndex {
+  const built = new Map<string, unknown>();
+  return {
+    snapshot,
+    consumersById,
+    memo<T>(key: string, build: (s: Snapshot) => T): T {
+      if (!built.has(key)) built.set(key, build(snapshot));
+      return built.get(key) as T;
+    },
+  };
+}
+
+function instantiate(row: Row, handler: PluginHandler, index: SnapshotIndex): PluginInstance {
   const config = row.config ?? {};
   let state: unknown;
   try {
-    state = handler.init ? handler.init(config, row) : undefined;
+    state = handler.init ? handler.init(config, row, index) : undefined;
   } catch (err) {
     throw new RuntimeCompileError(`plugin '${row.name}' (${row.id}) failed to initialise: ${(err as Error).message}`);
   }
@@ -65,13 +77,17 @@ export function compileRuntime(snapshot: Snapshot, registry: PluginRegistry, opt
   const router = compileRouter(snapshot.routes ?? [], snapshot.services ?? []);
   const warnings = router.errors.map((e) => `route ${e.routeId}: ${e.message}`);
 
+  const consumersById = new Map<string, Row>();
+  for (const c of snapshot.consumers ?? []) consumersById.set(c.id, c);
+  const index = snapshotIndex(snapshot, consumersById);
+
   // Plugin instances by scope.
   const instances: PluginInstance[] = [];
   for (const row of snapshot.plugins ?? []) {
     if (row.enabled === false) continue;
     const handler = registry[row.name];
     if (!handler) throw new RuntimeCompileError(`plugin '${row.name}' is configured but not available on this data plane`);
-    instances.push(instantiate(row, handler));
+    instances.push(instantiate(row, handler, index));
   }
   const byPriority = (a: { handler: PluginHandler }, b: { handler: PluginHandler }) => b.handler.priority - a.handler.priority;
 
@@ -133,9 +149,6 @@ export function compileRuntime(snapshot: Snapshot, registry: PluginRegistry, opt
 
   const servicesById = new Map<string, Row>();
   for (const s of snapshot.services ?? []) servicesById.set(s.id, s);
-  const consumersById = new Map<string, Row>();
-  for (const c of snapshot.consumers ?? []) consumersById.set(c.id, c);
-
   const balancers = new Balancers(snapshot, log, { previous: opts.previous?.balancers });
 
   return {

@@ -1,6 +1,6 @@
 // The one interface every data-plane plugin implements (Kong's handler.lua shape).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Row } from '../../shared/snapshot.js';
+import type { Row, Snapshot } from '../../shared/snapshot.js';
 
 /** What a phase sees of the request in flight. Owned by the proxy; plugins read and edit it. */
 export interface RequestContext {
@@ -64,12 +64,23 @@ export interface UpstreamResponse {
 
 export type PhaseResult = PluginResponse | void | undefined;
 
+/**
+ * Snapshot-wide data for plugin init (credentials by key, consumers by username...): one per
+ * compiled snapshot, shared by every plugin instance, so an index is built once, not per instance.
+ */
+export interface SnapshotIndex {
+  readonly snapshot: Snapshot;
+  readonly consumersById: ReadonlyMap<string, Row>;
+  /** The value built by `build` for `key`, built on the first call for this snapshot and then reused. */
+  memo<T>(key: string, build: (snapshot: Snapshot) => T): T;
+}
+
 export interface PluginHandler<C = any> {
   name: string;
   version: string;
   priority: number;
   /** Build per-instance state once when a snapshot is applied (compiled regexes, key maps...). */
-  init?(config: C, instance: Row): unknown;
+  init?(config: C, instance: Row, index: SnapshotIndex): unknown;
   rewrite?(ctx: RequestContext, config: C, state: any): PhaseResult | Promise<PhaseResult>;
   access?(ctx: RequestContext, config: C, state: any): PhaseResult | Promise<PhaseResult>;
   /** Called when the upstream response headers arrived (or the body, with bufferResponse). */
