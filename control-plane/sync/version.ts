@@ -1,0 +1,20 @@
+// The product version, read once from the package.json above this module.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+function findVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      if (pkg.name === 'silverback' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // keep looking upwards
+    }
+    dir = dirname(dir);
+  }
+  return '0.0.0';
+}
+
+export const SILVERBACK_VERSION = findVersion();

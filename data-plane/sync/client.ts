@@ -1,0 +1,356 @@
+// The data plane's gRPC sync client: one stream to the control plane, a hello with the config it
+// can take deltas onto, then every snapshot/delta is verified against its hash, handed to
+// `apply`, reported back (Applied / ApplyError) and cached on disk. Reconnects with jittered
+// exponential backoff and resumes from its version.
+import { hostname as osHostname } from 'node:os';
+import * as grpc from '@grpc/grpc-js';
+import type { Config } from '../../shared/config.js';
+import { parseAddress } from '../../shared/config.js';
+import type { Logger } from '../../shared/log.js';
+import { EMPTY_CONFIG_HASH, type Snapshot } from '../../shared/snapshot.js';
+import { ConfigIndex } from '../../shared/sync/config-index.js';
+import { loadSyncService } from '../../shared/sync/proto.js';
+import {
+  decodeDeltaPayload,
+  decodeSnapshotPayload,
+  MAX_MESSAGE_BYTES,
+  type ControlPlaneMessage,
+  type DataPlaneMessage,
+  type DeltaMessage,
+  type PluginInfo,
+  type SnapshotMessage,
+  type SyncStatus,
+} from '../../shared/sync/protocol.js';
+import { VERSION } from '../proxy/version.js';
+import { loadCachedSnapshot, writeCachedSnapshot } from './cache.js';
+import { clientSecurity } from './credentials.js';
+import { loadOrCreateNodeId } from './node-id.js';
+
+export type SyncClientConfig = Pick<
+  Config,
+  | 'cluster_control_plane'
+  | 'cluster_mtls'
+  | 'cluster_cert'
+  | 'cluster_cert_key'
+  | 'cluster_ca_cert'
+  | 'cluster_server_name'
+  | 'cluster_plaintext'
+  | 'prefix'
+  | 'node_id'
+>;
+
+export interface SyncClientOptions {
+  config: SyncClientConfig;
+  log: Logger;
+  /** Default: config.node_id, else the id kept in <prefix>/node_id (created once). */
+  nodeId?: string;
+  hostname?: string;
+  /** Product version sent in the hello (default: package.json). */
+  version?: string;
+  plugins: PluginInfo[];
+  labels?: Record<string, string>;
+  /** Validates/compiles and swaps the config; throwing keeps the old one (reported to the CP). */
+  apply: (snapshot: Snapshot) => Promise<void> | void;
+  /** The config being served. */
+  current: () => { version: number; hash: string };
+  /**
+   * The config already applied (e.g. from the cache), to take deltas onto. Default: the cache
+   * file, when its hash is the one current() reports.
+   */
+  initial?: Snapshot | null;
+  /** Write <prefix>/config.cache.json.gz after each applied config (default true). */
+  cache?: boolean;
+  backoffMinMs?: number;
+  backoffMaxMs?: number;
+  keepaliveMs?: number;
+  keepaliveTimeoutMs?: number;
+  /** How often the data plane tells the control plane which config it serves (ms). */
+  heartbeatMs?: number;
+}
+
+export interface SyncClientState {
+  connected: boolean;
+  lastError: string | null;
+  version: number;
+  hash: string;
+  /** The control plane's verdict (unknown until it sends one, normal once configured). */
+  syncStatus: SyncStatus;
+}
+
+export interface SyncClient {
+  state(): SyncClientState;
+  /** Resolves once no message is being processed and no cache write is pending (tests, shutdown). */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+type SyncCall = grpc.ClientDuplexStream<DataPlaneMessage, ControlPlaneMessage>;
+
+export function startSyncClient(opts: SyncClientOptions): SyncClient {
+  const { config, log } = opts;
+  const nodeId = opts.nodeId ?? loadOrCreateNodeId(config.prefix, config.node_id);
+  const minMs = opts.backoffMinMs ?? 100;
+  const maxMs = opts.backoffMaxMs ?? 5000;
+  const useCache = opts.cache !== false;
+  const security = clientSecurity(config);
+  const { host, port } = parseAddress(config.cluster_control_plane);
+  const target = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const { Client } = loadSyncService();
+  const client = new Client(target, security.credentials, {
+    ...security.options,
+    'grpc.keepalive_time_ms': opts.keepaliveMs ?? 20_000,
+    'grpc.keepalive_timeout_ms': opts.keepaliveTimeoutMs ?? 10_000,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+    'grpc.initial_reconnect_backoff_ms': minMs,
+    'grpc.max_reconnect_backoff_ms': maxMs,
+  });
+
+  let closed = false;
+  let call: SyncCall | null = null;
+  let connected = false;
+  let lastError: string | null = null;
+  let syncStatus: SyncStatus = 'unknown';
+  let delay = minMs;
+  let reconnectTimer: NodeJS.Timeout | null = null;
+  /** The last verified config received: deltas apply onto it (may be ahead of what is served if an apply failed). */
+  let base: ConfigIndex | null = null;
+  let baseHash = EMPTY_CONFIG_HASH;
+  let forceFull = false;
+  let applied: { version: number; hash: string } | null = null;
+  let work: Promise<void> = Promise.resolve();
+  let queue: ControlPlaneMessage[] = [];
+  let cacheWrite: Promise<void> = Promise.resolve();
+  let cacheNext: Snapshot | null = null;
+
+  const ready = (async () => {
+    let initial = opts.initial;
+    if (initial === undefined && useCache) {
+      initial = await loadCachedSnapshot(config.prefix, log);
+      if (initial && initial.hash !== opts.current().hash) initial = null;
+    }
+    if (initial) {
+      try {
+        base = ConfigIndex.fromSnapshot(initial);
+        baseHash = base.hash();
+        if (baseHash !== initial.hash) base = null;
+      } catch {
+        base = null;
+      }
+    }
+  })();
+
+  function served(): { version: number; hash: string } {
+    const c = opts.current();
+    return applied && applied.version >= c.version ? applied : c;
+  }
+
+  function send(m: DataPlaneMessage): void {
+    try {
+      call?.write(m);
+    } catch (err) {
+      log.debug({ err: (err as Error).message }, 'sync: write to control plane failed');
+    }
+  }
+
+  function connect(): void {
+    if (closed) return;
+    const c = client.Sync() as SyncCall;
+    call = c;
+    queue = [];
+    let done = false;
+    const lost = (why: string) => {
+      if (done) return;
+      done = true;
+      if (call === c) call = null;
+      connected = false;
+      if (closed) return;
+      lastError = why;
+      scheduleReconnect();
+    };
+    c.on('metadata', () => {
+      if (call !== c) return;
+      connected = true;
+      delay = minMs;
+      log.info({ control_plane: target }, 'sync: connected to the control plane');
+    });
+    c.on('data', (m: ControlPlaneMessage) => {
+      if (call !== c) return;
+      if (m.snapshot) queue = []; // a snapshot supersedes whatever is still waiting
+      queue.push(m);
+      pump(c);
+    });
+    c.on('error', (err: grpc.ServiceError) => {
+      if (err.code !== grpc.status.CANCELLED || !closed) {
+        log.warn({ control_plane: target, code: err.code, err: err.details || err.message }, 'sync: stream to the control plane failed');
+      }
+      lost(err.details || err.message);
+    });
+    c.on('end', () => lost('control plane closed the stream'));
+    const have = forceFull || !base ? { version: 0, hash: '' } : { version: base.version, hash: baseHash };
+    send({
+      hello: {
+        node_id: nodeId,
+        hostname: opts.hostname ?? osHostname(),
+        version: opts.version ?? VERSION,
+        plugins: opts.plugins,
+        config_version: have.version,
+        config_hash: have.hash,
+        labels: opts.labels ?? {},
+      },
+    });
+  }
+
+  function scheduleReconnect(): void {
+    if (closed || reconnectTimer) return;
+    const wait = syncStatus === 'kong_version_incompatible' ? maxMs : delay;
+    const jittered = Math.round(wait / 2 + Math.random() * (wait / 2));
+    delay = Math.min(delay * 2, maxMs);
+    reconnectTimer = setTimeout(() => {
+      reconnectTimer = null;
+      connect();
+    }, jittered);
+  }
+
+  /** Drops the stream and starts over with a hello (e.g. to get a full snapshot). */
+  function resync(why: string, full: boolean): void {
+    lastError = why;
+    if (full) {
+      forceFull = true;
+      base = null;
+    }
+    const c = call;
+    call = null;
+    connected = false;
+    queue = [];
+    c?.cancel();
+    scheduleReconnect();
+  }
+
+  function pump(c: SyncCall): void {
+    work = work.then(async () => {
+      while (queue.length && call === c && !closed) {
+        const m = queue.shift()!;
+        try {
+          if (m.snapshot) await onSnapshot(m.snapshot);
+          else if (m.delta) await onDelta(m.delta);
+          else if (m.rejected) onRejected(m.rejected);
+        } catch (err) {
+          log.error({ err: (err as Error)?.message ?? String(err) }, 'sync: message from the control plane could not be handled');
+          resync((err as Error)?.message ?? String(err), true);
+        }
+      }
+    });
+  }
+
+  async function onSnapshot(m: SnapshotMessage): Promise<void> {
+    const snapshot = await decodeSnapshotPayload(m);
+    const index = ConfigIndex.fromSnapshot(snapshot);
+    const hash = index.hash();
+    if (hash !== m.hash) {
+      send({ apply_error: { version: m.version, hash: m.hash, message: `snapshot hash mismatch: received ${m.hash}, content is ${hash}` } });
+      throw new Error(`snapshot ${m.version} does not match its hash`);
+    }
+    base = index;
+    baseHash = hash;
+    forceFull = false;
+    await applyAndReport(snapshot);
+  }
+
+  async function onDelta(m: DeltaMessage): Promise<void> {
+    if (!base || base.version !== m.from_version) {
+      log.warn({ have: base?.version ?? null, from: m.from_version }, 'sync: delta does not follow our version; resynchronizing');
+      resync('out of sequence delta', false);
+      return;
+    }
+    const ops = await decodeDeltaPayload(m.payload);
+    base.apply(ops);
+    base.version = m.to_version;
+    baseHash = ops.length ? base.hash() : baseHash;
+    if (baseHash !== m.hash) {
+      send({ apply_error: { version: m.to_version, hash: m.hash, message: `delta hash mismatch: expected ${m.hash}, got ${baseHash}` } });
+      throw new Error(`config after delta ${m.from_version}→${m.to_version} does not match its hash`);
+    }
+    await applyAndReport(base.toSnapshot(baseHash));
+  }
+
+  function onRejected(r: { sync_status: SyncStatus; message: string }): void {
+    syncStatus = r.sync_status;
+    lastError = `${r.sync_status}: ${r.message}`;
+    log.error({ sync_status: r.sync_status, reason: r.message }, 'sync: the control plane does not configure this data plane; keeping the current config');
+  }
+
+  async function applyAndReport(snapshot: Snapshot): Promise<void> {
+    syncStatus = 'normal';
+    const now = served();
+    if (applied === null || now.hash !== snapshot.hash) {
+      try {
+        await opts.apply(snapshot);
+      } catch (err) {
+        const message = (err as Error)?.message ?? String(err);
+        lastError = `apply failed: ${message}`;
+        log.error({ version: snapshot.version, hash: snapshot.hash, err: message }, 'sync: config could not be applied; keeping the current one');
+        send({ apply_error: { version: snapshot.version, hash: snapshot.hash, message } });
+        return;
+      }
+    }
+    applied = { version: snapshot.version, hash: snapshot.hash };
+    lastError = null;
+    send({ applied: { version: snapshot.version, hash: snapshot.hash } });
+    if (useCache) persist(snapshot);
+  }
+
+  /** Coalesced: at most one write in flight, then only the newest pending snapshot. */
+  function persist(snapshot: Snapshot): void {
+    const idle = cacheNext === null;
+    cacheNext = snapshot;
+    if (!idle) return;
+    cacheWrite = cacheWrite.then(async () => {
+      const s = cacheNext;
+      cacheNext = null;
+      if (!s) return;
+      try {
+        await writeCachedSnapshot(config.prefix, s);
+      } catch (err) {
+        log.error({ err: (err as Error).message, prefix: config.prefix }, 'sync: config cache could not be written');
+      }
+    });
+  }
+
+  const heartbeat = setInterval(() => {
+    if (!connected) return;
+    const s = served();
+    send({ heartbeat: { config_version: s.version, config_hash: s.hash } });
+  }, opts.heartbeatMs ?? 30_000);
+  heartbeat.unref();
+
+  void ready.then(connect);
+
+  return {
+    state() {
+      const s = served();
+      return { connected, lastError, version: s.version, hash: s.hash, syncStatus };
+    },
+    async idle() {
+      for (;;) {
+        const w = work;
+        const cw = cacheWrite;
+        await Promise.all([w, cw]);
+        if (w === work && cw === cacheWrite && !queue.length) return;
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(heartbeat);
+      if (reconnectTimer) clearTimeout(reconnectTimer);
+      call?.cancel();
+      call = null;
+      connected = false;
+      await ready.catch(() => undefined);
+      await work.catch(() => undefined);
+      await cacheWrite.catch(() => undefined);
+      client.close();
+    },
+  };
+}
