@@ -4,6 +4,7 @@ import type { PluginHandler } from './types.js';
 import { correlationId } from './correlation-id/index.js';
 import { cors } from './cors/index.js';
 import { ipRestriction } from './ip-restriction/index.js';
+import { jwt } from './jwt/index.js';
 import { requestSizeLimiting } from './request-size-limiting/index.js';
 import { requestTermination } from './request-termination/index.js';
 import { requestTransformer } from './request-transformer/index.js';
@@ -13,6 +14,7 @@ export const handlers: Record<string, PluginHandler> = {
   'correlation-id': correlationId,
   cors,
   'ip-restriction': ipRestriction,
+  jwt,
   'request-size-limiting': requestSizeLimiting,
   'request-termination': requestTermination,
   'request-transformer': requestTransformer,
