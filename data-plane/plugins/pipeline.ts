@@ -106,8 +106,12 @@ export function wantsRequestBody(ctx: RequestContext, plugins: PluginInstance[])
   return false;
 }
 
-export function wantsResponseBody(ctx: RequestContext, plugins: PluginInstance[]): boolean {
-  for (const inst of plugins) if (inst.handler.bufferResponse?.(inst.config, ctx)) return true;
+/**
+ * Whether a plugin wants the upstream body buffered. Without `res` (in access, before the upstream
+ * answered) the answer is conservative; given the response status and headers it is final.
+ */
+export function wantsResponseBody(ctx: RequestContext, plugins: PluginInstance[], res?: UpstreamResponse): boolean {
+  for (const inst of plugins) if (inst.handler.bufferResponse?.(inst.config, ctx, res)) return true;
   return false;
 }
 

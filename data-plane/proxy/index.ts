@@ -160,7 +160,8 @@ class ProxyRequest implements RequestContext {
   target: Peer | null = null;
   upstreamStartedAt = 0;
   upstreamHeadersAt = 0;
-  bufferResponse = false;
+  /** A plugin may buffer the response body: asked again, with the response, when its headers arrive. */
+  mayBufferResponse = false;
   responsePlugins = false;
   chunks: Buffer[] | null = null;
   pendingHeaders: UpstreamResponse | null = null;
@@ -242,7 +243,7 @@ class ProxyRequest implements RequestContext {
     this.upstreamHeadersAt = Date.now();
     this.upstreamStatus = statusCode;
     if (this.target !== null && this.balancer !== null) this.balancer.report(this.target.id, { status: statusCode });
-    if (!this.responsePlugins && !this.bufferResponse) {
+    if (!this.responsePlugins) {
       const res = this.res;
       const list: string[] = [];
       rawResponseHeaders(rawHeaders, list);
@@ -254,12 +255,13 @@ class ProxyRequest implements RequestContext {
     }
     // Plugins see (and may change) the response before it goes out.
     this.resume = resume;
-    this.pendingHeaders = { status: statusCode, headers: responseHeaderObject(rawHeaders) };
-    if (this.bufferResponse) {
+    const up: UpstreamResponse = { status: statusCode, headers: responseHeaderObject(rawHeaders) };
+    this.pendingHeaders = up;
+    if (this.mayBufferResponse && wantsResponseBody(this, this.plugins as PluginInstance[], up)) {
       this.chunks = [];
       return true;
     }
-    this.proxy.respondWithPlugins(this, this.pendingHeaders, true);
+    this.proxy.respondWithPlugins(this, up, true);
     return false;
   }
 
@@ -534,7 +536,7 @@ class ProxyImpl implements Proxy {
       return;
     }
     ctx.responsePlugins = hasResponsePhase(out);
-    ctx.bufferResponse = ctx.responsePlugins && wantsResponseBody(ctx, out);
+    ctx.mayBufferResponse = ctx.responsePlugins && wantsResponseBody(ctx, out);
     this.toUpstream(ctx);
   }
 
