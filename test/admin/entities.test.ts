@@ -117,6 +117,12 @@ describe('services', () => {
     expect(results.find((r) => r.status === 409)!.body.fields).toEqual({ name });
   });
 
+  it('PUT with a non-uuid key on an entity without an endpoint key → 400 invalid primary key', async () => {
+    const r = await t.call('PUT', '/acls/not-a-uuid', { body: { group: 'g' } });
+    expect(r.status).toBe(400);
+    expect(r.body).toEqual({ code: 1, name: 'invalid primary key', message: `invalid primary key: '{id="not-a-uuid"}'`, fields: { id: 'expected a valid UUID' } });
+  });
+
   it('unknown paths → 404, wrong methods → 405', async () => {
     expect(await t.call('GET', '/nope')).toMatchObject({ status: 404, body: { message: 'Not found' } });
     expect(await t.call('DELETE', '/services')).toMatchObject({ status: 405, body: { message: 'Method not allowed' } });

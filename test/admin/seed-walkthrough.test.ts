@@ -1,5 +1,6 @@
 // The seed walkthrough's Admin API calls (reference/seed-walkthrough.md), sent the way curl sends
-// them (--data → form-urlencoded, -F → multipart with a file part), answering as shown there.
+// them (--data → form-urlencoded bodies joined with '&' and not escaped, -F → multipart with a file
+// part), answering as shown there.
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { FilePart, UUID_RE, useAdmin } from './admin-helpers.js';
@@ -21,7 +22,7 @@ describe('seed walkthrough', () => {
   });
 
   it('POST /services name=lambda1 url=http://localhost:8000', async () => {
-    const r = await t.call('POST', '/services', { raw: 'name=lambda1&url=http%3A%2F%2Flocalhost%3A8000', contentType: FORM });
+    const r = await t.call('POST', '/services', { raw: 'name=lambda1&url=http://localhost:8000', contentType: FORM });
     expect(r.status).toBe(201);
     expect(r.body).toEqual({
       id: expect.stringMatching(UUID_RE),
@@ -49,7 +50,7 @@ describe('seed walkthrough', () => {
   });
 
   it('POST /services/lambda1/routes paths[1]=/lambda1', async () => {
-    const r = await t.call('POST', '/services/lambda1/routes', { raw: 'paths%5B1%5D=%2Flambda1', contentType: FORM });
+    const r = await t.call('POST', '/services/lambda1/routes', { raw: 'paths[1]=/lambda1', contentType: FORM });
     expect(r.status).toBe(201);
     expect(r.body).toMatchObject({
       paths: ['/lambda1'],
