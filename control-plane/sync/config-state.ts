@@ -184,19 +184,34 @@ export class ConfigState {
       if (keys.size > this.maxDeltaRows) return this.reload('many changes');
       await this.selectRows(moreKeys, rows);
     }
+    // viewOps reads raw after the change but view before it; state changes below happen in one
+    // synchronous step (after the payload is compressed) so a hello never sees half of it
     const from = this.version;
+    const previousRows = new Map<string, Row | undefined>();
     for (const [k, { entity, id }] of keys) {
+      previousRows.set(k, this.raw.get(entity, id));
       const row = rows.get(k);
       if (row) this.raw.set(entity, row);
       else this.raw.delete(entity, id);
     }
-    this.raw.version = to;
     const ops = viewOps(this.raw, this.view, keys.values());
+    let payload: Buffer;
+    try {
+      payload = await encodeDeltaPayload(ops);
+    } catch (err) {
+      for (const [k, { entity, id }] of keys) {
+        const prev = previousRows.get(k);
+        if (prev) this.raw.set(entity, prev);
+        else this.raw.delete(entity, id);
+      }
+      throw err;
+    }
+    this.raw.version = to;
     const hashBefore = this.currentHash;
     this.view.apply(ops);
     this.view.version = to;
     this.currentHash = ops.length ? this.view.hash() : hashBefore;
-    const entry: DeltaEntry = { from, to, hash: this.currentHash, ops, payload: await encodeDeltaPayload(ops) };
+    const entry: DeltaEntry = { from, to, hash: this.currentHash, ops, payload };
     if (this.ring.length === 0) this.ringBaseHash = hashBefore;
     this.ring.push(entry);
     while (this.ring.length > this.ringSize) this.ringBaseHash = this.ring.shift()!.hash;

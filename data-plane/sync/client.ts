@@ -75,6 +75,8 @@ export interface SyncClientState {
   hash: string;
   /** The control plane's verdict (unknown until it sends one, normal once configured). */
   syncStatus: SyncStatus;
+  /** Messages received since start: full snapshots and deltas. */
+  received: { snapshots: number; deltas: number };
 }
 
 export interface SyncClient {
@@ -122,6 +124,7 @@ export function startSyncClient(opts: SyncClientOptions): SyncClient {
   let queue: ControlPlaneMessage[] = [];
   let cacheWrite: Promise<void> = Promise.resolve();
   let cacheNext: Snapshot | null = null;
+  const received = { snapshots: 0, deltas: 0 };
 
   const ready = (async () => {
     let initial = opts.initial;
@@ -176,7 +179,10 @@ export function startSyncClient(opts: SyncClientOptions): SyncClient {
     });
     c.on('data', (m: ControlPlaneMessage) => {
       if (call !== c) return;
-      if (m.snapshot) queue = []; // a snapshot supersedes whatever is still waiting
+      if (m.snapshot) {
+        received.snapshots++;
+        queue = []; // a snapshot supersedes whatever is still waiting
+      } else if (m.delta) received.deltas++;
       queue.push(m);
       pump(c);
     });
@@ -329,7 +335,7 @@ export function startSyncClient(opts: SyncClientOptions): SyncClient {
   return {
     state() {
       const s = served();
-      return { connected, lastError, version: s.version, hash: s.hash, syncStatus };
+      return { connected, lastError, version: s.version, hash: s.hash, syncStatus, received: { ...received } };
     },
     async idle() {
       for (;;) {

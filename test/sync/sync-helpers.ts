@@ -53,10 +53,17 @@ export interface TestDp {
   prefix: string;
 }
 
-export function startDp(port: number, opts: Partial<SyncClientOptions> & { configOverrides?: Partial<Record<keyof Config, unknown>> } = {}): TestDp {
-  const applied: Snapshot[] = [];
+export interface StartDpOptions extends Partial<SyncClientOptions> {
+  configOverrides?: Partial<Record<keyof Config, unknown>>;
+  /** A config already being served (e.g. loaded from the cache before connecting). */
+  serving?: Snapshot;
+}
+
+export function startDp(port: number, opts: StartDpOptions = {}): TestDp {
+  const applied: Snapshot[] = opts.serving ? [opts.serving] : [];
   let failure: string | null = null;
   const config = clusterConfig({ cluster_control_plane: `127.0.0.1:${port}`, ...opts.configOverrides });
+  const { configOverrides: _o, serving: _s, ...clientOpts } = opts;
   const client = startSyncClient({
     config,
     log: quietLog,
@@ -71,7 +78,7 @@ export function startDp(port: number, opts: Partial<SyncClientOptions> & { confi
       const s = applied[applied.length - 1];
       return s ? { version: s.version, hash: s.hash } : { version: 0, hash: EMPTY_CONFIG_HASH };
     },
-    ...opts,
+    ...clientOpts,
   });
   return {
     client,

@@ -99,4 +99,65 @@ describe('config sync', () => {
     expect(s.plugins.filter((p) => p.route?.id === route.id || p.service?.id === svc.id)).toHaveLength(2);
     expect(s.hash).toBe((await store.dao.exportSnapshot()).hash);
   });
+
+  it('a data plane that reconnects with a recent version gets only the deltas it missed', async () => {
+    const d1 = dp();
+    const s1 = await inSync(d1);
+    await d1.client.close();
+    const svc = await store.dao.insert('services', { name: 'while-away', url: 'http://away.test' });
+    await store.dao.insert('routes', { name: 'while-away-route', paths: ['/away'], service: { id: svc.id } });
+
+    // same prefix: the client takes deltas onto the cached config the node is serving
+    const d2 = dp({ serving: s1, configOverrides: { prefix: d1.prefix } });
+    const s2 = await inSync(d2);
+    expect(s2.routes.some((r) => r.name === 'while-away-route')).toBe(true);
+    expect(d2.client.state().received).toEqual({ snapshots: 0, deltas: expect.any(Number) });
+    expect(d2.client.state().received.deltas).toBeGreaterThan(0);
+    expect(s2.hash).toBe(snapshotHash(s2));
+  });
+
+  it('a data plane whose hash does not match what the control plane had at that version gets a full snapshot', async () => {
+    const d1 = dp();
+    const s1 = await inSync(d1);
+    await d1.client.close();
+    const tampered = structuredClone(s1) as Snapshot;
+    tampered.services[0]!.name = 'tampered';
+    tampered.hash = snapshotHash(tampered);
+    const d2 = dp({ serving: tampered, initial: tampered });
+    const s2 = await inSync(d2);
+    expect(d2.client.state().received).toEqual({ snapshots: 1, deltas: 0 });
+    expect(s2.services.some((r) => r.name === 'tampered')).toBe(false);
+    expect(s2.hash).toBe(s1.hash);
+  });
+
+  it('an apply error is reported, the old config kept, and the next change applies onto the received config', async () => {
+    const d = dp();
+    const s0 = await inSync(d);
+    d.failWith('route conflicts with itself');
+    const a = await store.dao.insert('services', { name: 'rejected-by-dp', url: 'http://a.test' });
+    const row = await waitFor(() => cp.dataPlanes().find((r) => r.last_error === 'route conflicts with itself'));
+    expect(row.config_hash).toBe(s0.hash);
+    expect(d.current()?.hash).toBe(s0.hash);
+    expect(d.client.state()).toMatchObject({ lastError: 'apply failed: route conflicts with itself', hash: s0.hash });
+
+    d.failWith(null);
+    const b = await store.dao.insert('services', { name: 'accepted-by-dp', url: 'http://b.test' });
+    const s = await inSync(d);
+    expect(s.services.map((r) => r.id)).toEqual(expect.arrayContaining([a.id, b.id]));
+    await waitFor(() => cp.dataPlanes().find((r) => r.config_hash === s.hash && r.last_error === null));
+    expect(d.client.state().lastError).toBeNull();
+  });
+
+  it('a burst of writes reaches the data plane and ends in the same state as the database', async () => {
+    const d = dp();
+    await inSync(d);
+    const svc = await store.dao.insert('services', { name: 'burst', url: 'http://burst.test' });
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) => store.dao.insert('routes', { name: `burst-${i}`, paths: [`/burst/${i}`], service: { id: svc.id } })),
+    );
+    await store.dao.delete('routes', 'burst-7');
+    const s = await inSync(d);
+    expect(s.routes.filter((r) => r.name?.startsWith('burst-'))).toHaveLength(29);
+    expect(s.hash).toBe((await store.dao.exportSnapshot()).hash);
+  });
 });
