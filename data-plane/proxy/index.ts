@@ -7,6 +7,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { readFileSync } from 'node:fs';
+import { Transform, type TransformCallback } from 'node:stream';
 import type { Snapshot, Row } from '../../shared/snapshot.js';
 import { compileRuntime, type PluginRegistry, type Runtime } from '../runtime.js';
 import { handlers as defaultRegistry } from '../plugins/registry.js';
@@ -93,8 +94,39 @@ function onResponseClose(this: ProxyResponse): void {
   if (ctx !== null) ctx.finished();
 }
 
-function onRequestBodyError(this: IncomingMessage): void {
-  // undici sees the aborted body stream itself; this listener only keeps 'error' from being unhandled
+function ignoreStreamError(): void {
+  // undici sees the failed body stream itself; this listener only keeps 'error' from being unhandled
+}
+
+/** How long the rest of a refused request body is read and dropped before the connection is cut. */
+const DISCARD_BODY_MS = 5_000;
+const BODY_LIMIT_ERROR = Object.assign(new Error('request body larger than the limit'), { code: 'SB_BODY_LIMIT' });
+
+/** The request body on its way upstream, counted: past ctx.requestBodyLimit it stops and the proxy answers. */
+class LimitedBody extends Transform {
+  private seen = 0;
+  constructor(
+    readonly ctx: ProxyRequest,
+    readonly limit: number,
+  ) {
+    super();
+    this.on('error', ignoreStreamError);
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (this.ctx.bodyLimitExceeded) return cb();
+    this.seen += chunk.length;
+    if (this.seen > this.limit) {
+      cb();
+      this.ctx.proxy.requestBodyTooLarge(this.ctx, this);
+      return;
+    }
+    cb(null, chunk);
+  }
+}
+
+function cutUnfinishedBody(req: IncomingMessage): void {
+  if (!req.complete) req.socket.destroy();
 }
 
 function isTimeout(code: string | undefined): boolean {
@@ -133,6 +165,7 @@ class ProxyRequest implements RequestContext {
   upstreamUri = '';
   upstreamMethod: string;
   upstreamBody?: Buffer;
+  requestBodyLimit?: { bytes: number; response: PluginResponse } = undefined;
   startedAt: number;
   requestId: string;
   status?: number;
@@ -166,6 +199,7 @@ class ProxyRequest implements RequestContext {
   chunks: Buffer[] | null = null;
   pendingHeaders: UpstreamResponse | null = null;
   resume: (() => void) | null = null;
+  bodyLimitExceeded = false;
 
   constructor(
     readonly proxy: ProxyImpl,
@@ -555,7 +589,7 @@ class ProxyImpl implements Proxy {
       ctx.balancer = balancer;
       ctx.tried = new Set();
     }
-    if (ctx.upstreamBody === undefined && hasRequestBody(ctx.req)) ctx.req.on('error', onRequestBodyError);
+    if (ctx.upstreamBody === undefined && hasRequestBody(ctx.req)) ctx.req.on('error', ignoreStreamError);
     ctx.upstreamStartedAt = Date.now();
     this.dispatch(ctx);
   }
@@ -613,9 +647,17 @@ class ProxyImpl implements Proxy {
 
     const pool = ctx.balancer !== null ? this.pools.get(protocol, host, port, service, hostHeader) : this.pools.forService(service, protocol, port, hostHeader);
     const readTimeout = service.read_timeout ?? 60_000;
-    const body = ctx.upstreamBody !== undefined ? ctx.upstreamBody : hasRequestBody(ctx.req) ? ctx.req : null;
+    let body: Buffer | IncomingMessage | LimitedBody | null = null;
     if (ctx.upstreamBody !== undefined) {
+      body = ctx.upstreamBody;
       h['content-length'] = String(ctx.upstreamBody.length);
+    } else if (hasRequestBody(ctx.req)) {
+      const limit = ctx.requestBodyLimit;
+      if (limit === undefined) body = ctx.req;
+      else {
+        body = new LimitedBody(ctx, limit.bytes);
+        ctx.req.pipe(body);
+      }
     }
     ctx.abortUpstream = null;
     pool.dispatch(
@@ -631,7 +673,36 @@ class ProxyImpl implements Proxy {
     );
   }
 
+  /**
+   * The streamed request body passed ctx.requestBodyLimit: stop forwarding it, abort the upstream
+   * request and answer the limit's response (or cut the connection when the response already began).
+   */
+  requestBodyTooLarge(ctx: ProxyRequest, body: LimitedBody): void {
+    ctx.bodyLimitExceeded = true;
+    const req = ctx.req;
+    req.unpipe(body);
+    // Drop the rest of the body rather than close at once: a client still sending would get a reset
+    // that can swallow the answer. A client that keeps sending is cut after DISCARD_BODY_MS.
+    req.resume();
+    setTimeout(cutUnfinishedBody, DISCARD_BODY_MS, req).unref();
+    if (!ctx.done) {
+      if (ctx.res.headersSent) {
+        ctx.status = ctx.res.statusCode;
+        ctx.res.destroy();
+      } else {
+        const r = (ctx.requestBodyLimit as { response: PluginResponse }).response;
+        this.gatewayExit(ctx, r.status, r.body, r.headers);
+      }
+    }
+    // undici aborts the upstream request when its body stream fails (now, or once connected)
+    body.destroy(BODY_LIMIT_ERROR);
+  }
+
   upstreamFailed(ctx: ProxyRequest, err: Error & { code?: string }): void {
+    if (ctx.bodyLimitExceeded) {
+      ctx.release(); // not the upstream's fault: no health report, already answered
+      return;
+    }
     const code = err.code;
     if (ctx.target !== null && ctx.balancer !== null) {
       ctx.balancer.report(ctx.target.id, { error: isTimeout(code) ? 'timeout' : 'tcp' });
@@ -692,7 +763,7 @@ class ProxyImpl implements Proxy {
   respondWithPlugins(ctx: ProxyRequest, up: UpstreamResponse, streaming: boolean): void {
     runResponse(ctx, up, ctx.plugins as PluginInstance[]).then(
       () => {
-        if (ctx.done) return;
+        if (ctx.done || ctx.res.headersSent) return;
         const list: string[] = [];
         for (const k in up.headers) {
           const v = up.headers[k];

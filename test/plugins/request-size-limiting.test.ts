@@ -97,4 +97,10 @@ describe('request-size-limiting behaviour', () => {
     expect(res.status).toBe(200);
     expect(res.json().bodyLength).toBe(1000);
   });
+
+  it('chunked bodies over the limit are refused with 413 while streaming', async () => {
+    const res = await chunked(`${gw.url}/kb/request`, [Buffer.alloc(800, 98), Buffer.alloc(800, 99)]);
+    expect(res.status).toBe(413);
+    expect(res.json()).toEqual({ message: 'Request size limit exceeded', request_id: res.headers['x-kong-request-id'] });
+  });
 });
