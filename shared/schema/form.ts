@@ -148,9 +148,16 @@ export function coerceRecord(fields: Fields, obj: Record<string, any>): Record<s
  * Decode form pairs against an entity schema. `context` supplies fields the input may lack
  * but decoding depends on (PATCH /plugins/{id}: the stored plugin's name selects its config schema).
  */
+const FORBIDDEN_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
+
 export function decodeForm(schema: EntitySchema, pairs: Array<[string, unknown]>, context: Record<string, any> = {}): Record<string, any> {
   const tree: Record<string, any> = {};
-  for (const [k, v] of pairs) setPath(tree, parseFormKey(k), v);
+  for (const [k, v] of pairs) {
+    const segs = parseFormKey(k);
+    // never let a form key reach an object's prototype
+    if (segs.some((s) => typeof s === 'string' && FORBIDDEN_SEGMENTS.has(s))) continue;
+    setPath(tree, segs, v);
+  }
   const raw = materialize(tree);
   const parentView = { ...context, ...raw };
   const out: Record<string, any> = {};

@@ -85,3 +85,11 @@ describe('entity schemas', () => {
     expect(decodeForm(routes, [['methods', 'GET'], ['methods', 'POST'], ['name', '']])).toEqual({ methods: ['GET', 'POST'], name: null });
   });
 });
+
+describe('form decoding safety', () => {
+  it('ignores keys that would reach a prototype', () => {
+    const out = decodeForm(entityByName.get('services')!, [['__proto__.polluted', '1'], ['a.constructor.prototype.x', '1'], ['host', 'x.com']]);
+    expect(out).toEqual({ host: 'x.com' });
+    expect(({} as any).polluted).toBeUndefined();
+  });
+});
