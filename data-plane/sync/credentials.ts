@@ -26,7 +26,11 @@ export function clientSecurity(config: ClusterTlsConfig): { credentials: grpc.Ch
   const key = readPem(config.cluster_cert_key, 'cluster_cert_key');
   const options: grpc.ChannelOptions = config.cluster_server_name ? { 'grpc.ssl_target_name_override': config.cluster_server_name } : {};
   if (config.cluster_mtls === 'shared') {
-    const ours = new X509Certificate(cert).fingerprint256;
+    const x509 = new X509Certificate(cert);
+    const ours = x509.fingerprint256;
+    // the control plane presents this same certificate: its CN is the name to send (not an IP)
+    const cn = /^CN=(.+)$/m.exec(x509.subject)?.[1];
+    if (!config.cluster_server_name && cn) options['grpc.ssl_target_name_override'] = cn;
     return {
       credentials: grpc.credentials.createSsl(cert, key, cert, {
         checkServerIdentity: (_host, peer) =>
