@@ -2,16 +2,23 @@
 // the gRPC sync server for data planes and the Admin API.
 import type { Config } from '../shared/config.js';
 import { parseListen } from '../shared/config.js';
+import { effectiveClusterConfig } from '../shared/cluster-link.js';
 import type { Logger } from '../shared/log.js';
 import { openDatabase } from './store/db.js';
 import { migrateAuto, migrationState } from './store/migrations.js';
 import { createDao } from './store/dao.js';
+import { startAdminApi } from './admin/server.js';
+import { adminTokenGuard, assertAdminExposure } from './admin/tokens.js';
+import { startSyncServer, clusteringRoutes } from './sync/index.js';
 
-export async function start(config: Config, log: Logger): Promise<{ stop(): Promise<void> }> {
+export async function start(given: Config, log: Logger): Promise<{ stop(): Promise<void> }> {
+  const config = effectiveClusterConfig(given);
   if (config.database === 'off') {
     log.info('database=off: no control plane on this node (DB-less data plane only)');
     return { stop: async () => {} };
   }
+  assertAdminExposure(config);
+  const preHandler = adminTokenGuard(config);
   const db = await openDatabase(config, log.child({ component: 'store' }));
   const stops: Array<() => Promise<void>> = [() => db.close()];
   const stop = async () => {
@@ -27,12 +34,6 @@ export async function start(config: Config, log: Logger): Promise<{ stop(): Prom
     const dao = createDao(db.pool, log.child({ component: 'dao' }));
     stops.push(() => dao.close());
 
-    // TODO(lead): static imports once control-plane/sync and control-plane/admin land
-    const syncModule = './sync/index.js';
-    const adminModule = './admin/server.js';
-    const { startSyncServer, clusteringRoutes } = (await import(syncModule)) as any;
-    const { startAdminApi } = (await import(adminModule)) as any;
-
     const [clusterListen] = parseListen(config.cluster_listen);
     const sync = clusterListen
       ? await startSyncServer({ dao, config, log: log.child({ component: 'sync' }), listen: clusterListen })
@@ -47,7 +48,8 @@ export async function start(config: Config, log: Logger): Promise<{ stop(): Prom
         log: log.child({ component: 'admin' }),
         role: config.role,
         listen: adminListen,
-        extraRoutes: sync ? clusteringRoutes(sync) : undefined,
+        extraRoutes: clusteringRoutes(sync),
+        preHandler,
       });
       stops.push(() => admin.close());
       log.info({ url: admin.url }, 'admin API listening');

@@ -5,6 +5,9 @@ import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/log.js';
 import type { Snapshot } from '../shared/snapshot.js';
 import { loadDeclarativeFile } from './declarative/index.js';
+import { loadCachedSnapshot, startSyncClient } from './sync/index.js';
+import { pluginSchemas } from '../shared/plugins/registry.js';
+import { effectiveClusterConfig } from '../shared/cluster-link.js';
 
 export interface ConfigSource {
   /** null when there is no control plane (DB-less). */
@@ -48,10 +51,6 @@ async function startDeclarative({ config, log, apply }: ConfigSourceOptions): Pr
 }
 
 async function startSync({ config, log, apply, current }: ConfigSourceOptions): Promise<ConfigSource> {
-  // TODO(lead): static import once data-plane/sync lands
-  const syncModule = './sync/index.js';
-  const { loadCachedSnapshot, startSyncClient } = (await import(syncModule)) as any;
-  const { pluginSchemas } = await import('../shared/plugins/registry.js');
   const cached = await loadCachedSnapshot(config.prefix, log);
   if (cached) {
     try {
@@ -62,9 +61,9 @@ async function startSync({ config, log, apply, current }: ConfigSourceOptions): 
     }
   }
   const client = startSyncClient({
-    config,
+    config: effectiveClusterConfig(config),
     log: log.child({ component: 'sync' }),
-    nodeId: config.node_id ?? 'unknown',
+    nodeId: config.node_id ?? undefined,
     plugins: [...pluginSchemas.values()].map((s) => ({ name: s.name, version: s.version })),
     apply: (s: Snapshot) => apply(s),
     current,
