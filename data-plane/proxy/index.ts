@@ -200,6 +200,8 @@ class ProxyRequest implements RequestContext {
   pendingHeaders: UpstreamResponse | null = null;
   resume: (() => void) | null = null;
   bodyLimitExceeded = false;
+  /** The client sent `Expect: 100-continue` and no 100 went out yet (see continueBody). */
+  awaitingContinue = false;
 
   constructor(
     readonly proxy: ProxyImpl,
@@ -338,6 +340,14 @@ class ProxyRequest implements RequestContext {
     if (plugins !== null && plugins.length > 0) setImmediate(logPhase, this);
   }
 
+  /** Invite the body (100 Continue) now that it is going to be read: after rewrite and access passed. */
+  continueBody(): void {
+    if (this.awaitingContinue) {
+      this.awaitingContinue = false;
+      this.res.writeContinue();
+    }
+  }
+
   release(): void {
     const b = this.balancer;
     if (b !== null && this.target !== null) {
@@ -417,6 +427,7 @@ class ProxyImpl implements Proxy {
     this.runtime = compileRuntime(empty, this.registry, { log: this.log as any });
     this.sniTable = buildSniTable(empty, () => {});
     this.onRequest = this.onRequest.bind(this);
+    this.onCheckContinue = this.onCheckContinue.bind(this);
   }
 
   get server(): http.Server | https.Server | null {
@@ -457,6 +468,8 @@ class ProxyImpl implements Proxy {
       server = http.createServer(common, this.onRequest);
     }
     server.keepAliveTimeout = this.keepAliveTimeout;
+    // Without this listener node sends 100 Continue before any plugin ran (a 417/401 would follow a 100).
+    server.on('checkContinue', this.onCheckContinue);
     server.on('clientError', (err: Error & { code?: string }, socket: Socket) => this.onClientError(err, socket));
     server.on('connection', (s: Socket) => {
       this.sockets.add(s);
@@ -506,9 +519,23 @@ class ProxyImpl implements Proxy {
   // ---- request lifecycle ----
 
   onRequest(req: IncomingMessage, res: ServerResponse): void {
-    const rt = this.runtime;
-    const ctx = new ProxyRequest(this, rt, req, res as ProxyResponse);
-    (res as ProxyResponse).ctx = ctx;
+    this.start(new ProxyRequest(this, this.runtime, req, res as ProxyResponse));
+  }
+
+  /**
+   * `Expect: 100-continue`: the 100 goes out only once the body is going to be read (continueBody).
+   * A final answer without a 100 makes node close the connection (the client never sends the body).
+   */
+  onCheckContinue(req: IncomingMessage, res: ServerResponse): void {
+    const ctx = new ProxyRequest(this, this.runtime, req, res as ProxyResponse);
+    ctx.awaitingContinue = true;
+    this.start(ctx);
+  }
+
+  private start(ctx: ProxyRequest): void {
+    const rt = ctx.rt;
+    const res = ctx.res;
+    res.ctx = ctx;
     res.on('close', onResponseClose);
     if (rt.globals.length > 0) {
       ctx.plugins = rt.globals.filter((p) => (ctx.scheme === 'https' ? p.https : p.http));
@@ -558,6 +585,7 @@ class ProxyImpl implements Proxy {
     const pre: PluginInstance[] = [];
     resolveRest(ctx, chain, pre);
     if (wantsRequestBody(ctx, pre) && hasRequestBody(ctx.req)) {
+      ctx.continueBody();
       ctx.upstreamBody = await readBody(ctx.req);
     }
     const out: PluginInstance[] = [];
@@ -589,7 +617,10 @@ class ProxyImpl implements Proxy {
       ctx.balancer = balancer;
       ctx.tried = new Set();
     }
-    if (ctx.upstreamBody === undefined && hasRequestBody(ctx.req)) ctx.req.on('error', ignoreStreamError);
+    if (ctx.upstreamBody === undefined && hasRequestBody(ctx.req)) {
+      ctx.req.on('error', ignoreStreamError);
+      ctx.continueBody();
+    }
     ctx.upstreamStartedAt = Date.now();
     this.dispatch(ctx);
   }
