@@ -168,7 +168,8 @@ export function startSyncClient(opts: SyncClientOptions): SyncClient {
       if (call === c) call = null;
       connected = false;
       if (closed) return;
-      lastError = why;
+      // after a version rejection the CP closes the stream: keep its reason as the error
+      if (syncStatus !== 'kong_version_incompatible') lastError = why;
       scheduleReconnect();
     };
     c.on('metadata', () => {
