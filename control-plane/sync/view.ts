@@ -36,28 +36,45 @@ export function buildView(raw: ConfigIndex): ConfigIndex {
 
 /**
  * The view ops that follow from `changed` rows (already applied to `raw`): the changed rows
- * themselves, plus routes/plugins whose visibility flips because a service or route they hang
- * from appeared, disappeared or was enabled/disabled.
+ * themselves, plus the routes/plugins hanging from a changed service or route, whose visibility
+ * may flip with it (a service created, deleted, enabled or disabled).
  */
 export function viewOps(raw: ConfigIndex, view: ConfigIndex, changed: Iterable<{ entity: SnapshotEntity; id: string }>): DeltaOp[] {
   const direct = new Map<SnapshotEntity, Set<string>>(SNAPSHOT_ENTITIES.map((e) => [e, new Set()]));
   const cascaded = new Map<SnapshotEntity, Set<string>>(SNAPSHOT_ENTITIES.map((e) => [e, new Set()]));
   for (const c of changed) direct.get(c.entity)!.add(c.id);
+  let children: Map<string, Array<[SnapshotEntity, string]>> | null = null;
+  const childrenOf = (id: string) => {
+    // parent id → routes/plugins referencing it (built once per call, only when needed)
+    if (!children) {
+      children = new Map();
+      const add = (parent: string | undefined, entry: [SnapshotEntity, string]) => {
+        if (parent === undefined) return;
+        const list = children!.get(parent);
+        if (list) list.push(entry);
+        else children!.set(parent, [entry]);
+      };
+      for (const r of raw.list('routes')) add(r.service?.id, ['routes', r.id]);
+      for (const p of raw.list('plugins')) {
+        add(p.service?.id, ['plugins', p.id]);
+        add(p.route?.id, ['plugins', p.id]);
+      }
+    }
+    return children.get(id) ?? [];
+  };
   const ops: DeltaOp[] = [];
   // SNAPSHOT_ENTITIES lists parents before children: a cascade only ever reaches a later entity
   for (const entity of SNAPSHOT_ENTITIES) {
     const own = direct.get(entity)!;
-    for (const id of new Set([...own, ...cascaded.get(entity)!])) {
+    const ids = new Set([...own, ...cascaded.get(entity)!]);
+    for (const id of ids) {
       const row = raw.get(entity, id);
       const wasVisible = view.get(entity, id) !== undefined;
       const isVisible = row !== undefined && visible(raw, entity, row);
       if (isVisible && (own.has(id) || !wasVisible)) ops.push({ entity, op: 'upsert', row: row! });
       else if (!isVisible && wasVisible) ops.push({ entity, op: 'delete', id });
-      if (isVisible === wasVisible || (entity !== 'services' && entity !== 'routes')) continue;
-      const fk = entity === 'services' ? 'service' : 'route';
-      for (const child of entity === 'services' ? (['routes', 'plugins'] as const) : (['plugins'] as const)) {
-        for (const r of raw.list(child)) if (r[fk]?.id === id) cascaded.get(child)!.add(r.id);
-      }
+      if (entity !== 'services' && entity !== 'routes') continue;
+      for (const [child, childId] of childrenOf(id)) cascaded.get(child)!.add(childId);
     }
   }
   return ops;
