@@ -101,6 +101,7 @@ function ignoreStreamError(): void {
 /** How long the rest of a refused request body is read and dropped before the connection is cut. */
 const DISCARD_BODY_MS = 5_000;
 const BODY_LIMIT_ERROR = Object.assign(new Error('request body larger than the limit'), { code: 'SB_BODY_LIMIT' });
+const CLIENT_GONE_ERROR = Object.assign(new Error('client closed the request'), { code: 'SB_CLIENT_GONE' });
 
 /** The request body on its way upstream, counted: past ctx.requestBodyLimit it stops and the proxy answers. */
 class LimitedBody extends Transform {
@@ -200,6 +201,7 @@ class ProxyRequest implements RequestContext {
   pendingHeaders: UpstreamResponse | null = null;
   resume: (() => void) | null = null;
   bodyLimitExceeded = false;
+  limitedBody: LimitedBody | null = null;
   /** The client sent `Expect: 100-continue` and no 100 went out yet (see continueBody). */
   awaitingContinue = false;
 
@@ -333,6 +335,8 @@ class ProxyRequest implements RequestContext {
         this.status = 499; // nginx's "client closed request"
         const abort = this.abortUpstream;
         if (abort !== null) abort();
+        // a counted body does not end with the client's request: fail it so undici gives up even before connecting
+        if (this.limitedBody !== null) this.limitedBody.destroy(CLIENT_GONE_ERROR);
         this.release();
       }
     }
@@ -686,7 +690,7 @@ class ProxyImpl implements Proxy {
       const limit = ctx.requestBodyLimit;
       if (limit === undefined) body = ctx.req;
       else {
-        body = new LimitedBody(ctx, limit.bytes);
+        body = ctx.limitedBody = new LimitedBody(ctx, limit.bytes);
         ctx.req.pipe(body);
       }
     }

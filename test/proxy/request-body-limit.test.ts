@@ -159,6 +159,21 @@ describe('streamed request body limit', () => {
     expect(statuses).toEqual(['HTTP/1.1 413', 'HTTP/1.1 200']);
   });
 
+  it('a client aborting a counted upload aborts the upstream request', async () => {
+    const from = seen.length;
+    await new Promise<void>((resolve) => {
+      const req = http.request(`${url}/kb/gone`, { method: 'POST', agent: false, headers: { 'transfer-encoding': 'chunked' } });
+      req.on('error', () => resolve());
+      req.write(Buffer.alloc(500, 97));
+      setTimeout(() => {
+        req.destroy();
+        resolve();
+      }, 50);
+    });
+    await until(() => seen.slice(from).length > 0 && seen.slice(from).every((s) => s.aborted));
+    expect(seen.slice(from).map((s) => [s.path, s.aborted, s.complete])).toEqual([['/gone', true, false]]);
+  });
+
   it('when the upstream already answered, passing the limit cuts the connection', async () => {
     const from = seen.length;
     const res = await chunkedPost('/kb/early', [Buffer.alloc(800, 97), Buffer.alloc(800, 98), Buffer.alloc(800, 99)], { waitForResponseBefore: 1 });
