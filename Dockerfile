@@ -1,7 +1,10 @@
 # Silverback image: one image for every role (control plane, data plane, all-in-one).
 #   docker build -t silverback .
-#   docker run --rm -p 8000:8000 -p 127.0.0.1:8001:8001 silverback            # traditional, embedded PostgreSQL
+#   docker run --rm -p 8000:8000 -p 127.0.0.1:8001:8001 -e SILVERBACK_ADMIN_TOKENS=rw:<secret> silverback
+#       traditional role, embedded PostgreSQL. The Admin API listens on 0.0.0.0 inside the
+#       container, so Silverback requires admin tokens (16+ characters) to start.
 #   docker run --rm -e SILVERBACK_ROLE=data_plane ... silverback
+# A cluster (control plane, scalable data planes, load balancer): docker-compose.yml.
 FROM node:20-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ENV_PREFIX, isSetting, loadConfig, parseAddress, parseListen, type Config } from '../../shared/config.js';
+import { assertAdminExposure } from '../../control-plane/admin/tokens.js';
 import { ROOT } from '../helpers/processes.js';
 
 type Service = Record<string, any>;
@@ -20,12 +21,19 @@ const compose = parseYaml(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')
 const services = compose.services;
 const haproxyCfg = readFileSync(join(ROOT, 'deploy', 'haproxy.cfg'), 'utf8');
 
-/** `${VAR:-default}` / `${VAR-default}` → default, `${VAR}` → '' (what Compose does with VAR unset). */
-function interpolate(value: string): string {
-  return value.replace(/\$\{(\w+)(?::?-([^}]*))?\}/g, (_m, _name, fallback: string | undefined) => fallback ?? '');
+/** What a user puts in .env beside docker-compose.yml (README). */
+const DOT_ENV: Record<string, string> = { SILVERBACK_ADMIN_TOKENS: `rw:${'s'.repeat(32)}` };
+
+/** Compose interpolation: `${VAR}`, `${VAR:-default}`, `${VAR:?error}` (required). */
+function interpolate(value: string, vars: Record<string, string> = DOT_ENV): string {
+  return value.replace(/\$\{(\w+)(?:(:?[-?])([^}]*))?\}/g, (_m, name: string, op: string | undefined, arg: string) => {
+    const set = vars[name];
+    if (op?.endsWith('?') && !set) throw new Error(`required variable ${name} is missing a value: ${arg}`);
+    return set || (op?.endsWith('-') ? arg : '');
+  });
 }
 
-function environmentOf(service: Service): Record<string, string> {
+function environmentOf(service: Service, vars: Record<string, string> = DOT_ENV): Record<string, string> {
   const env = service.environment ?? {};
   const entries: Array<[string, string]> = Array.isArray(env)
     ? env.map((line: string) => {
@@ -33,7 +41,7 @@ function environmentOf(service: Service): Record<string, string> {
         return [line.slice(0, eq), line.slice(eq + 1)];
       })
     : Object.entries(env).map(([k, v]) => [k, v === null ? '' : String(v)]);
-  return Object.fromEntries(entries.map(([k, v]) => [k, interpolate(v)]));
+  return Object.fromEntries(entries.map(([k, v]) => [k, interpolate(v, vars)]));
 }
 
 /** ENV of the Dockerfile's final stage: what every Silverback container starts with. */
@@ -153,8 +161,15 @@ describe('Silverback settings in docker-compose.yml and the Dockerfile', () => {
     // Listening on every interface of the container: other containers connect, the host port is loopback.
     expect(parseListen(cp.admin_listen)[0]).toMatchObject({ host: '0.0.0.0', port: 8001 });
     expect(parseListen(cp.cluster_listen)[0]).toMatchObject({ host: '0.0.0.0', port: 8005 });
-    // Admin tokens come from the host's environment (.env); unset means no auth, fine on loopback.
-    expect(services['control-plane']!.environment.SILVERBACK_ADMIN_TOKENS).toBe('${SILVERBACK_ADMIN_TOKENS:-}');
+  });
+
+  it('requires Admin API tokens from .env: the control plane listens beyond loopback inside its container', () => {
+    expect(() => environmentOf(services['control-plane']!, {})).toThrow(/required variable SILVERBACK_ADMIN_TOKENS is missing a value: set SILVERBACK_ADMIN_TOKENS=rw:/);
+    const cp = configOf('control-plane');
+    expect(cp.admin_tokens).toEqual([DOT_ENV.SILVERBACK_ADMIN_TOKENS]);
+    expect(() => assertAdminExposure(cp)).not.toThrow();
+    // Without them the control plane would refuse to start.
+    expect(() => assertAdminExposure({ ...cp, admin_tokens: [] })).toThrow(/reachable beyond loopback/);
   });
 
   it('configures the data planes as DB-less nodes of the control-plane service', () => {
