@@ -191,6 +191,18 @@ try {
   row(`write → applied on all ${DPS} DPs at scale (one compiling), p50`, ms(pct(big, 50)));
   row(`write → applied on all ${DPS} DPs at scale (one compiling), max of 20`, ms(Math.max(...big)));
   await bigFleet.close();
+  // the same with one DP: what each DP costs when it has its own process
+  const solo = startDps(cp.port, 1, (s) => compiler.applySnapshot(s));
+  await solo.waitAll(await dao.configVersion());
+  const one = [];
+  for (let i = 0; i < 20; i++) {
+    const t1 = performance.now();
+    await dao.update('routes', `r${i}`, { paths: [`/r${i}`, `/r${i}/y`] });
+    one.push((await solo.waitAll(await dao.configVersion())) - t1);
+  }
+  row('write → applied (compiled) on 1 DP at scale, p50', ms(pct(one, 50)));
+  row('write → applied (compiled) on 1 DP at scale, max of 20', ms(Math.max(...one)));
+  await solo.close();
   await compiler.close();
   await cp.close();
   await dao.close();
