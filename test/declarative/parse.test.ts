@@ -545,7 +545,6 @@ consumers:
       'services[1].routes[1].methods[1]: invalid value: get',
       "services[2]: uniqueness violation: 'services' entity with name set to 'svc' already declared",
       "routes[1].service: invalid reference 'service: missing' (no such entry in 'services')",
-      "plugins[1].config: required field missing",
       "plugins[1].name: plugin 'nope' not enabled; add it to the 'plugins' configuration property",
       "consumers[1]: at least one of these fields must be non-empty: 'custom_id', 'username'",
     ].join('; '));
