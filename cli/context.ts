@@ -1,7 +1,5 @@
 // What every CLI command gets: configuration loading with CLI overrides, logging, failing cleanly.
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { SILVERBACK_VERSION } from '../shared/version.js';
 import { loadConfig, type Config, type SettingName } from '../shared/config.js';
 import { createLogger, type Logger } from '../shared/log.js';
 
@@ -43,17 +41,7 @@ export function createCliDeps(): CliDeps {
   };
 }
 
-/** The version in Silverback's package.json (found from this file, in the sources or in dist/). */
+/** The version in Silverback's package.json. */
 export function packageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'silverback' && pkg.version) return pkg.version;
-    } catch {
-      /* keep walking up */
-    }
-    dir = dirname(dir);
-  }
-  return '0.0.0';
+  return SILVERBACK_VERSION;
 }

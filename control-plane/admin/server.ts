@@ -3,11 +3,9 @@
 // handler → JSON reply. A handler error is never a crash or a hang: HttpError/KongError are
 // rendered as they are, anything else is logged and answered 500 "An unexpected error occurred".
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { SILVERBACK_VERSION } from '../../shared/version.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Config, Role } from '../../shared/config.js';
 import { HttpError, unexpected } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
@@ -50,21 +48,9 @@ export interface AdminApi {
 
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
-let cachedVersion: string | undefined;
-/** Silverback's version from package.json (found from this file in the sources or in dist/). */
+/** Silverback's version (kept as a function: other admin modules call it). */
 export function silverbackVersion(): string {
-  if (cachedVersion) return cachedVersion;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'silverback' && pkg.version) return (cachedVersion = pkg.version);
-    } catch {
-      // keep walking up
-    }
-    dir = dirname(dir);
-  }
-  return (cachedVersion = '0.0.0');
+  return SILVERBACK_VERSION;
 }
 
 export async function startAdminApi(opts: AdminApiOptions): Promise<AdminApi> {

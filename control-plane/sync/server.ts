@@ -19,7 +19,7 @@ import { checkPlugins, checkVersion, pluginMap } from './compat.js';
 import { ConfigState, type ConfigStateOptions } from './config-state.js';
 import { serverSecurity } from './credentials.js';
 import { DataPlaneRegistry, type DataPlaneInfo } from './registry.js';
-import { SILVERBACK_VERSION } from './version.js';
+import { SILVERBACK_VERSION } from '../../shared/version.js';
 
 export interface SyncServerOptions {
   dao: Dao;

@@ -1,22 +1,6 @@
-// The product version, read once from the package.json next to (or above) this module.
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// Headers that carry the product version on proxied and gateway-generated responses.
+import { SILVERBACK_VERSION } from '../../shared/version.js';
 
-function findVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-      if (pkg.name === 'silverback' && typeof pkg.version === 'string') return pkg.version;
-    } catch {
-      // keep looking upwards
-    }
-    dir = dirname(dir);
-  }
-  return '0.0.0';
-}
-
-export const VERSION = findVersion();
+export const VERSION = SILVERBACK_VERSION;
 export const SERVER_HEADER = `silverback/${VERSION}`;
 export const VIA_VALUE = `1.1 silverback/${VERSION}`;

@@ -1,4 +1,4 @@
-// The product version, read once from the package.json above this module.
+// The product version, read once from the package.json above this module (sources or dist/).
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
