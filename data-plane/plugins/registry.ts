@@ -1,6 +1,7 @@
 // Name → handler of every plugin this data plane can run. A snapshot that configures a plugin
 // missing here is refused by compileRuntime (Kong refuses configs with unknown plugins too).
 import type { PluginHandler } from './types.js';
+import { awsLambda } from './aws-lambda/index.js';
 import { correlationId } from './correlation-id/index.js';
 import { cors } from './cors/index.js';
 import { ipRestriction } from './ip-restriction/index.js';
@@ -11,6 +12,7 @@ import { requestTransformer } from './request-transformer/index.js';
 import { responseTransformer } from './response-transformer/index.js';
 
 export const handlers: Record<string, PluginHandler> = {
+  'aws-lambda': awsLambda,
   'correlation-id': correlationId,
   cors,
   'ip-restriction': ipRestriction,

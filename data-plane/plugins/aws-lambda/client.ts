@@ -1,0 +1,126 @@
+// Lambda Invoke through @aws-sdk/client-lambda: one LambdaClient per distinct connection config
+// (region, credentials, endpoint, timeouts), kept across snapshots in an LRU like Kong's service
+// cache, so a config push does not drop the keep-alive connections to Lambda.
+import http from 'node:http';
+import https from 'node:https';
+import { createHash } from 'node:crypto';
+import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
+import { LRUCache } from 'lru-cache';
+
+export interface LambdaConnectionConfig {
+  region: string;
+  aws_key: string | null;
+  aws_secret: string | null;
+  host: string | null;
+  port: number | null;
+  disable_https: boolean;
+  timeout: number;
+  keepalive: number;
+}
+
+export interface InvokeResult {
+  status: number;
+  /** Lambda's response headers (lower-case names) as received. */
+  headers: Record<string, string>;
+  payload: Buffer;
+  functionError: string | undefined;
+}
+
+const RAW = Symbol('silverback.rawResponse');
+type RawResponse = { statusCode?: number; headers?: Record<string, string> };
+
+/**
+ * The endpoint Kong would call: `host` (default lambda.<region>.amazonaws.com), `port`, https unless
+ * disable_https. Undefined when that is the SDK's own default, so AWS_ENDPOINT_URL_LAMBDA applies.
+ */
+export function endpointOf(c: LambdaConnectionConfig): string | undefined {
+  const port = c.port ?? 443;
+  if (!c.host && !c.disable_https && port === 443) return undefined;
+  const scheme = c.disable_https ? 'http' : 'https';
+  const host = c.host || `lambda.${c.region}.amazonaws.com`;
+  return `${scheme}://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
+}
+
+function createClient(c: LambdaConnectionConfig): LambdaClient {
+  const agentOptions = { keepAlive: true, timeout: c.keepalive > 0 ? c.keepalive : undefined, maxSockets: Infinity };
+  const client = new LambdaClient({
+    region: c.region,
+    endpoint: endpointOf(c),
+    credentials: c.aws_key && c.aws_secret ? { accessKeyId: c.aws_key, secretAccessKey: c.aws_secret } : undefined,
+    // Kong makes one attempt; the client's retries would multiply the configured timeout.
+    maxAttempts: 1,
+    requestHandler: {
+      connectionTimeout: c.timeout,
+      requestTimeout: c.timeout,
+      // without it the SDK only logs a warning when requestTimeout passes (platform-notes.md)
+      throwOnRequestTimeout: true,
+      httpAgent: new http.Agent(agentOptions),
+      httpsAgent: new https.Agent(agentOptions),
+    },
+  });
+  // Keep Lambda's raw response headers (x-amzn-RequestId, X-Amz-Log-Result...) for the client response.
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const result = await next(args);
+      const output = result.output as object | undefined;
+      if (output && typeof output === 'object') Object.defineProperty(output, RAW, { value: result.response, enumerable: false });
+      return result;
+    },
+    { step: 'initialize', name: 'silverbackRawLambdaResponse' },
+  );
+  return client;
+}
+
+const clients = new LRUCache<string, LambdaClient>({
+  max: 1000,
+  dispose: (client) => client.destroy(),
+});
+
+function cacheKey(c: LambdaConnectionConfig): string {
+  return createHash('sha256').update(JSON.stringify([c.region, c.aws_key, c.aws_secret, c.host, c.port, c.disable_https, c.timeout, c.keepalive])).digest('base64');
+}
+
+export function lambdaClient(c: LambdaConnectionConfig): LambdaClient {
+  const key = cacheKey(c);
+  let client = clients.get(key);
+  if (client === undefined) {
+    client = createClient(c);
+    clients.set(key, client);
+  }
+  return client;
+}
+
+/** Close every cached client (tests, shutdown). */
+export function closeLambdaClients(): void {
+  clients.clear();
+}
+
+export interface InvokeInput {
+  functionName: string;
+  invocationType: 'RequestResponse' | 'Event' | 'DryRun';
+  logType: 'Tail' | 'None';
+  qualifier: string | null;
+  payload: string;
+}
+
+/** One Invoke call. Throws on API errors (status ≥ 400), timeouts and network failures. */
+export async function invoke(client: LambdaClient, input: InvokeInput): Promise<InvokeResult> {
+  const out: InvokeCommandOutput = await client.send(
+    new InvokeCommand({
+      FunctionName: input.functionName,
+      InvocationType: input.invocationType,
+      LogType: input.logType,
+      Qualifier: input.qualifier ?? undefined,
+      Payload: Buffer.from(input.payload, 'utf8'),
+    }),
+  );
+  const raw = (out as unknown as Record<symbol, RawResponse | undefined>)[RAW];
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw?.headers ?? {})) if (typeof v === 'string') headers[k.toLowerCase()] = v;
+  return {
+    status: out.StatusCode ?? raw?.statusCode ?? 200,
+    headers,
+    payload: out.Payload ? Buffer.from(out.Payload.buffer, out.Payload.byteOffset, out.Payload.byteLength) : Buffer.alloc(0),
+    functionError: out.FunctionError,
+  };
+}

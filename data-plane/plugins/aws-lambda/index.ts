@@ -1,0 +1,124 @@
+// aws-lambda (priority 750): answer the request by invoking an AWS Lambda function instead of
+// proxying upstream (works on serviceless routes). Kong 3.x behaviour: Lambda's status and headers
+// passed through (202 for Event, 204 for DryRun), function errors answered 200 unless
+// unhandled_status, Invoke API failures and timeouts are 500s, and is_proxy_integration maps the
+// function's {statusCode, headers, body} onto the response (502 when it is not that shape).
+import type { PluginHandler, PluginResponse, RequestContext } from '../types.js';
+import { VIA_VALUE } from '../../proxy/version.js';
+import { invoke, lambdaClient, type LambdaConnectionConfig } from './client.js';
+import { buildPayload, usesForwarding, type PayloadConfig } from './payload.js';
+import { extractProxyResponse } from './proxy-response.js';
+
+export interface AwsLambdaConfig extends PayloadConfig {
+  timeout: number;
+  keepalive: number;
+  aws_key: string | null;
+  aws_secret: string | null;
+  aws_assume_role_arn: string | null;
+  aws_region: string | null;
+  function_name: string | null;
+  qualifier: string | null;
+  invocation_type: 'RequestResponse' | 'Event' | 'DryRun';
+  log_type: 'Tail' | 'None';
+  host: string | null;
+  port: number | null;
+  disable_https: boolean;
+  unhandled_status: number | null;
+  is_proxy_integration: boolean;
+  proxy_url: string | null;
+}
+
+interface AwsLambdaState {
+  /** null: no region in the config or the environment (every request is a 500, as in Kong). */
+  connection: LambdaConnectionConfig | null;
+  /** A config feature this data plane cannot honour: its requests fail (500) rather than run differently. */
+  unsupported: string | null;
+}
+
+/** Lambda response headers not passed on: the proxy sets its own framing, date and connection. */
+const DROPPED = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'date', 'proxy-connection', 'upgrade']);
+
+function envRegion(): string | null {
+  return process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || null;
+}
+
+/** Case-insensitive header merge: later sources replace earlier ones. */
+function mergeHeaders(...sources: Record<string, string | string[]>[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const names = new Map<string, string>();
+  for (const src of sources) {
+    for (const [k, v] of Object.entries(src)) {
+      const lower = k.toLowerCase();
+      if (DROPPED.has(lower)) continue;
+      const prev = names.get(lower);
+      if (prev !== undefined) delete out[prev];
+      names.set(lower, k);
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+export const awsLambda: PluginHandler<AwsLambdaConfig> = {
+  name: 'aws-lambda',
+  version: '3.9.0',
+  priority: 750,
+
+  init(conf): AwsLambdaState {
+    const unsupported = conf.aws_assume_role_arn ? 'aws_assume_role_arn' : conf.proxy_url ? 'proxy_url' : null;
+    const region = conf.aws_region || envRegion();
+    return {
+      connection: region
+        ? {
+            region,
+            aws_key: conf.aws_key,
+            aws_secret: conf.aws_secret,
+            host: conf.host,
+            port: conf.port,
+            disable_https: conf.disable_https,
+            timeout: conf.timeout,
+            keepalive: conf.keepalive,
+          }
+        : null,
+      unsupported: unsupported && `aws-lambda: ${unsupported} is not supported by this data plane`,
+    };
+  },
+
+  bufferRequest(conf) {
+    return conf.awsgateway_compatible || !usesForwarding(conf) || conf.forward_request_body;
+  },
+
+  async access(ctx: RequestContext, conf, st: AwsLambdaState): Promise<PluginResponse> {
+    if (st.unsupported !== null) throw new Error(st.unsupported);
+    if (st.connection === null) throw new Error('aws-lambda: no region specified');
+    const client = lambdaClient(st.connection);
+    const result = await invoke(client, {
+      functionName: conf.function_name ?? '',
+      invocationType: conf.invocation_type,
+      logType: conf.log_type,
+      qualifier: conf.qualifier,
+      payload: buildPayload(ctx, conf),
+    });
+
+    let status: number | undefined;
+    let headers: Record<string, string | string[]> = result.headers;
+    let body: Buffer = result.payload;
+    if (conf.is_proxy_integration) {
+      const extracted = extractProxyResponse(result.payload);
+      if ('error' in extracted) {
+        return { status: 502, body: { message: 'Bad Gateway', error: `could not JSON decode Lambda function response: ${extracted.error}` } };
+      }
+      status = extracted.response.status;
+      headers = mergeHeaders(headers, extracted.response.headers);
+      body = extracted.response.body;
+    } else headers = mergeHeaders(headers);
+
+    if (status === undefined) {
+      status = conf.unhandled_status != null && result.functionError === 'Unhandled' ? conf.unhandled_status : result.status;
+    }
+    headers.Via = VIA_VALUE;
+    return { status, body, headers };
+  },
+};
+
+export default awsLambda;
