@@ -8,6 +8,14 @@ import type { CliDeps } from './context.js';
 interface Probe {
   name: string;
   url: string;
+  headers?: Record<string, string>;
+}
+
+/** The Admin API asks for a token once admin_tokens is set; any configured one may read /status. */
+function adminAuth(config: Config): Record<string, string> | undefined {
+  const first = config.admin_tokens[0];
+  if (!first) return undefined;
+  return { authorization: `Bearer ${first.replace(/^(ro|rw|read-only|read-write):/, '')}` };
 }
 
 export function healthProbes(config: Config, ready: boolean): Probe[] {
@@ -21,7 +29,7 @@ export function healthProbes(config: Config, ready: boolean): Probe[] {
   };
   if (config.role !== 'data_plane') {
     const base = first(config.admin_listen);
-    if (base) probes.push({ name: 'admin', url: `${base}/status` });
+    if (base) probes.push({ name: 'admin', url: `${base}/status`, headers: adminAuth(config) });
   }
   if (config.role !== 'control_plane') {
     const base = first(config.status_listen);
@@ -30,11 +38,11 @@ export function healthProbes(config: Config, ready: boolean): Probe[] {
   return probes;
 }
 
-function probe(url: string, timeoutMs: number): Promise<{ ok: boolean; detail: string }> {
+function probe(url: string, timeoutMs: number, headers?: Record<string, string>): Promise<{ ok: boolean; detail: string }> {
   return new Promise((resolve) => {
     const u = new URL(url);
     const request = u.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = request(u, { method: 'GET', timeout: timeoutMs, rejectUnauthorized: false, agent: false }, (res) => {
+    const req = request(u, { method: 'GET', timeout: timeoutMs, rejectUnauthorized: false, agent: false, headers }, (res) => {
       res.resume();
       const ok = (res.statusCode ?? 500) < 300;
       resolve({ ok, detail: `HTTP ${res.statusCode}` });
@@ -59,7 +67,7 @@ export function registerHealthCommand(program: Command, deps: CliDeps): void {
       if (probes.length === 0) deps.fail('nothing to check: every listener of this role is off');
       let healthy = true;
       for (const p of probes) {
-        const result = await probe(p.url, Number(opts.timeout) || 3000);
+        const result = await probe(p.url, Number(opts.timeout) || 3000, p.headers);
         healthy &&= result.ok;
         process.stdout.write(`${result.ok ? 'ok  ' : 'FAIL'} ${p.name} ${p.url} (${result.detail})\n`);
       }

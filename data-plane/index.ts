@@ -11,9 +11,6 @@ import { createDataPlaneMetrics } from './status/metrics.js';
 import { startConfigSource, type ConfigSource } from './config-source.js';
 import { trackConnections } from './status/connections.js';
 
-/** How long a draining node keeps answering before it closes its listeners (the ALB notices /status/ready first). */
-const DRAIN_GRACE_MS = 200;
-
 export async function start(config: Config, log: Logger): Promise<{ stop(): Promise<void> }> {
   const proxy = createProxy({ config, log: log.child({ component: 'proxy' }) });
   const connections = trackConnections();
@@ -58,8 +55,10 @@ export async function start(config: Config, log: Logger): Promise<{ stop(): Prom
 
   return {
     async stop() {
+      // not ready first, so the load balancer stops sending; meanwhile every response closes its connection
       draining = true;
-      await new Promise((r) => setTimeout(r, DRAIN_GRACE_MS));
+      proxy.beginDrain();
+      await new Promise((r) => setTimeout(r, config.drain_grace_period));
       await source.close();
       await proxy.close();
       await status?.close();

@@ -46,6 +46,7 @@ export interface Config {
   migrations_auto: boolean;
   node_id: string | null;
   keepalive_timeout: number;
+  drain_grace_period: number;
   upstream_keepalive_pool_size: number;
 }
 
@@ -133,6 +134,13 @@ export const SETTINGS: Record<SettingName, SettingSpec> = {
   migrations_auto: { type: 'boolean', default: true, doc: '`start` bootstraps an empty database and runs pending migrations.' },
   node_id: { type: 'string', default: null, nullable: true, doc: 'Node id (default: generated once, kept in <prefix>/node_id).' },
   keepalive_timeout: { type: 'number', default: 75000, integer: true, min: 0, doc: 'Client keep-alive timeout in ms (above an ALB idle timeout).' },
+  drain_grace_period: {
+    type: 'number',
+    default: 5000,
+    integer: true,
+    min: 0,
+    doc: 'On SIGTERM a data plane reports not ready and keeps serving (with Connection: close) this many ms before closing its listeners, so the load balancer stops sending first.',
+  },
   upstream_keepalive_pool_size: { type: 'number', default: 128, integer: true, min: 0, doc: 'Idle upstream connections kept per host.' },
 };
 

@@ -66,6 +66,8 @@ export interface Proxy {
   /** Compile and swap the runtime. Throws (and keeps the current one) when the snapshot cannot be compiled. */
   applySnapshot(snapshot: Snapshot): Runtime;
   readonly runtime: Runtime;
+  /** Stop keeping connections alive: every further response carries Connection: close. */
+  beginDrain(): void;
   /** The first listener's server (the others are in `servers`). */
   readonly server: http.Server | https.Server | null;
   readonly servers: (http.Server | https.Server)[];
@@ -417,6 +419,7 @@ class ProxyImpl implements Proxy {
   private sniTable: SniTable;
   private readonly keepAliveTimeout: number;
   private readonly sockets = new Set<Socket>();
+  private draining = false;
 
   constructor(readonly opts: ProxyOptions) {
     const c = opts.config;
@@ -490,7 +493,12 @@ class ProxyImpl implements Proxy {
     });
   }
 
+  beginDrain(): void {
+    this.draining = true;
+  }
+
   async close(): Promise<void> {
+    this.draining = true;
     await Promise.all(
       this.servers.map(
         (s) =>
@@ -523,6 +531,7 @@ class ProxyImpl implements Proxy {
   // ---- request lifecycle ----
 
   onRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (this.draining) res.shouldKeepAlive = false;
     this.start(new ProxyRequest(this, this.runtime, req, res as ProxyResponse));
   }
 
@@ -531,6 +540,7 @@ class ProxyImpl implements Proxy {
    * A final answer without a 100 makes node close the connection (the client never sends the body).
    */
   onCheckContinue(req: IncomingMessage, res: ServerResponse): void {
+    if (this.draining) res.shouldKeepAlive = false;
     const ctx = new ProxyRequest(this, this.runtime, req, res as ProxyResponse);
     ctx.awaitingContinue = true;
     this.start(ctx);

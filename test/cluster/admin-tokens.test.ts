@@ -84,3 +84,21 @@ describe('admin tokens', () => {
     expect(r.stderr + r.stdout).toContain('set admin_tokens');
   });
 });
+
+describe('health probe with admin tokens', () => {
+  const health = (tokens: string | undefined) =>
+    spawnSync(process.execPath, [BIN, 'health', '--role', 'control_plane'], {
+      env: {
+        PATH: process.env.PATH,
+        SILVERBACK_ADMIN_LISTEN: new URL(cp.adminUrl).host,
+        ...(tokens ? { SILVERBACK_ADMIN_TOKENS: tokens } : {}),
+      },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+
+  it('sends a configured token, so a protected control plane is healthy', () => {
+    expect(health(`ro:${RO}`).status).toBe(0);
+    expect(health(undefined).status).toBe(1);
+  });
+});

@@ -108,6 +108,8 @@ export async function startSilverback(options: StartOptions = {}): Promise<Silve
   }
   env.SILVERBACK_PREFIX = prefix;
   env.SILVERBACK_LOG_LEVEL = 'info';
+  // tests stop nodes often: no load balancer to wait for unless a test asks for one
+  env.SILVERBACK_DRAIN_GRACE_PERIOD = '100';
   Object.assign(env, options.database?.env ?? {});
   for (const [k, v] of Object.entries(userEnv)) {
     if (v === undefined) delete env[k];
