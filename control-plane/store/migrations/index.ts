@@ -1,9 +1,10 @@
 // Every migration, in order. Append only: an executed migration's name and SQL never change.
 import * as m000 from './000_base.js';
+import * as m001 from './001_clustering_data_planes.js';
 
 export interface Migration {
   name: string;
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m000];
+export const MIGRATIONS: readonly Migration[] = [m000, m001];
