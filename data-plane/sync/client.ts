@@ -88,6 +88,11 @@ export interface SyncClient {
 
 type SyncCall = grpc.ClientDuplexStream<DataPlaneMessage, ControlPlaneMessage>;
 
+const TLS_FAILURE = /certificate|ECONNRESET|handshake|SSL|TLS|alert/i;
+const TLS_HINT =
+  'the TLS handshake with the control plane failed: check that cluster_cert/cluster_cert_key (and cluster_ca_cert in pki mode) ' +
+  'are the ones the control plane trusts, and that it presents a certificate we trust';
+
 export function startSyncClient(opts: SyncClientOptions): SyncClient {
   const { config, log } = opts;
   const nodeId = opts.nodeId ?? loadOrCreateNodeId(config.prefix, config.node_id);
@@ -189,7 +194,13 @@ export function startSyncClient(opts: SyncClientOptions): SyncClient {
     });
     c.on('error', (err: grpc.ServiceError) => {
       if (err.code !== grpc.status.CANCELLED || !closed) {
-        log.warn({ control_plane: target, code: err.code, err: err.details || err.message }, 'sync: stream to the control plane failed');
+        const details = err.details || err.message;
+        // a refused client certificate shows up here only as a reset handshake: say where to look
+        const tls = !connected && !config.cluster_plaintext && err.code === grpc.status.UNAVAILABLE && TLS_FAILURE.test(details);
+        log.warn(
+          { control_plane: target, code: err.code, err: details, ...(tls ? { hint: TLS_HINT } : {}) },
+          'sync: stream to the control plane failed',
+        );
       }
       lost(err.details || err.message);
     });
