@@ -36,7 +36,7 @@ export async function start(given: Config, log: Logger): Promise<{ stop(): Promi
 
     const [clusterListen] = parseListen(config.cluster_listen);
     const sync = clusterListen
-      ? await startSyncServer({ dao, config, log: log.child({ component: 'sync' }), listen: clusterListen })
+      ? await startSyncServer({ dao, pool: db.pool, config, log: log.child({ component: 'sync' }), listen: clusterListen })
       : null;
     if (sync) stops.push(() => sync.close());
 

@@ -1,9 +1,11 @@
 // Admin API endpoints about the cluster: GET /clustering/data-planes (paginated like every Kong
-// collection) and GET /clustering/status (deprecated in Kong, kept for old tooling). On a node
-// that is not a control plane both answer 400 with Kong's message.
+// collection) and GET /clustering/status (deprecated in Kong, kept for old tooling), both read
+// from clustering_data_planes so any control plane lists every data plane. On a node that is not
+// a control plane both answer 400 with Kong's message.
 import { badRequest, invalidOffset } from '../../shared/errors.js';
 import type { AdminRoute, Reply } from '../admin/router.js';
 import { pageOptions } from '../admin/paging.js';
+import { asDatabaseError } from '../store/db.js';
 import type { SyncServer } from './server.js';
 
 export const NOT_CONTROL_PLANE = 'this endpoint is only available when Kong is configured to run as Control Plane for the cluster';
@@ -25,18 +27,13 @@ export function clusteringRoutes(sync: SyncServer | null): AdminRoute[] {
     {
       method: 'GET',
       pattern: '/clustering/data-planes',
-      handler(req) {
+      async handler(req) {
         const opts = pageOptions(req.query, false);
         const size = opts.size ?? DEFAULT_PAGE_SIZE;
-        const all = sync.dataPlanes();
-        let start = 0;
-        if (opts.offset) {
-          const after = decodeOffset(opts.offset);
-          start = all.findIndex((r) => r.id > after);
-          if (start < 0) start = all.length;
-        }
-        const data = all.slice(start, start + size);
-        const more = start + size < all.length;
+        const after = opts.offset ? decodeOffset(opts.offset) : null;
+        const { data, more } = await sync.dataPlanePage(after, size).catch((err) => {
+          throw asDatabaseError(err);
+        });
         const offset = more ? Buffer.from(JSON.stringify([data[data.length - 1]!.id])).toString('base64') : undefined;
         const sizeArg = opts.size ? `&size=${opts.size}` : '';
         return {
@@ -48,9 +45,12 @@ export function clusteringRoutes(sync: SyncServer | null): AdminRoute[] {
     {
       method: 'GET',
       pattern: '/clustering/status',
-      handler() {
+      async handler() {
+        const all = await sync.allDataPlanes().catch((err) => {
+          throw asDatabaseError(err);
+        });
         const body: Record<string, unknown> = {};
-        for (const dp of sync.dataPlanes()) {
+        for (const dp of all) {
           body[dp.id] = { config_hash: dp.config_hash, hostname: dp.hostname, ip: dp.ip, last_seen: dp.last_seen };
         }
         return { status: 200, body, headers: { Deprecation: 'true' } };

@@ -3,6 +3,7 @@
 // full snapshot, then pushes each committed change. Snapshot and delta payloads are built once
 // per version and shared by every data plane.
 import * as grpc from '@grpc/grpc-js';
+import type pg from 'pg';
 import type { Config, ListenAddress } from '../../shared/config.js';
 import type { Logger } from '../../shared/log.js';
 import { pluginSchemas } from '../../shared/plugins/registry.js';
@@ -18,7 +19,7 @@ import type { Dao } from '../store/types.js';
 import { checkPlugins, checkVersion, pluginMap } from './compat.js';
 import { ConfigState, type ConfigStateOptions } from './config-state.js';
 import { serverSecurity } from './credentials.js';
-import { DataPlaneRegistry, type DataPlaneInfo } from './registry.js';
+import { DataPlaneRegistry, type DataPlaneFields, type DataPlaneInfo, type RegistryOptions } from './registry.js';
 import { SILVERBACK_VERSION } from '../../shared/version.js';
 
 export interface SyncServerOptions {
@@ -36,6 +37,9 @@ export interface SyncServerOptions {
   keepaliveMs?: number;
   keepaliveTimeoutMs?: number;
   purgeDelaySeconds?: number;
+  /** Records data planes in clustering_data_planes (shared by every CP on the database); none: memory only. */
+  pool?: pg.Pool | null;
+  registry?: Pick<RegistryOptions, 'heartbeatWriteMs' | 'connectedWindowSeconds' | 'purgeIntervalMs'>;
   state?: ConfigStateOptions;
 }
 
@@ -43,7 +47,11 @@ export interface SyncServer {
   port: number;
   /** Config version and hash data planes are being brought to. */
   config(): { version: number; hash: string };
+  /** The data planes this control plane has talked to (memory). */
   dataPlanes(): DataPlaneInfo[];
+  /** Every data plane of the cluster, from the database when persistent (throws when it fails). */
+  dataPlanePage(after: string | null, size: number): Promise<{ data: DataPlaneInfo[]; more: boolean }>;
+  allDataPlanes(): Promise<DataPlaneInfo[]>;
   close(): Promise<void>;
 }
 
@@ -55,7 +63,7 @@ export async function startSyncServer(opts: SyncServerOptions): Promise<SyncServ
   const cpPlugins = opts.plugins ?? new Map([...pluginSchemas.values()].map((s) => [s.name, s.version]));
   const coalesceMs = opts.coalesceMs ?? 10;
   const security = serverSecurity(config);
-  const registry = new DataPlaneRegistry(opts.purgeDelaySeconds);
+  const registry = new DataPlaneRegistry({ ...opts.registry, purgeDelaySeconds: opts.purgeDelaySeconds, pool: opts.pool, log });
   const state = new ConfigState(dao, log, opts.state);
   await state.load();
   log.info({ version: state.version, hash: state.hash }, 'sync: configuration loaded');
@@ -95,30 +103,34 @@ export async function startSyncServer(opts: SyncServerOptions): Promise<SyncServ
     private queue: Promise<void> = Promise.resolve();
     private ended = false;
     readonly ip: string;
+    /** Epoch seconds the client certificate expires (mTLS), else null. */
+    readonly certExpiry: number | null;
 
     constructor(readonly call: SyncCall) {
       this.ip = peerIp(call.getPeer());
+      this.certExpiry = certExpiry(call);
     }
 
     get id(): string {
       return this.hello?.node_id ?? '';
     }
 
-    record(patch: Parameters<DataPlaneRegistry['update']>[1]): void {
-      if (this.hello) registry.update(this.hello.node_id, patch);
+    /** `important` false for heartbeats: their writes are throttled. */
+    record(patch: DataPlaneFields, important = true): void {
+      if (this.hello) registry.update(this.hello.node_id, patch, important);
     }
 
     onMessage(m: DataPlaneMessage): void {
       if (m.hello) return this.onHello(m.hello);
       if (!this.hello) return this.fail(grpc.status.FAILED_PRECONDITION, 'the first message must be a hello');
       if (m.applied) {
-        this.record({ config_hash: m.applied.hash, config_version: m.applied.version, last_error: null, connected: true });
+        this.record({ config_hash: m.applied.hash, config_version: m.applied.version, last_error: null });
         log.debug({ node_id: this.id, version: m.applied.version }, 'sync: data plane applied config');
       } else if (m.apply_error) {
-        this.record({ last_error: m.apply_error.message, connected: true });
+        this.record({ last_error: m.apply_error.message });
         log.warn({ node_id: this.id, version: m.apply_error.version, error: m.apply_error.message }, 'sync: data plane could not apply config');
       } else if (m.heartbeat) {
-        this.record({ config_hash: m.heartbeat.config_hash, config_version: m.heartbeat.config_version, connected: true });
+        this.record({ config_hash: m.heartbeat.config_hash, config_version: m.heartbeat.config_version }, false);
       }
     }
 
@@ -127,15 +139,15 @@ export async function startSyncServer(opts: SyncServerOptions): Promise<SyncServ
       if (!h.node_id) return this.fail(grpc.status.INVALID_ARGUMENT, 'hello without node_id');
       this.hello = h;
       this.sent = { version: h.config_version, hash: h.config_hash };
-      this.record({
+      registry.opened(h.node_id, {
         hostname: h.hostname,
         ip: this.ip,
         version: h.version,
         labels: h.labels ?? {},
         config_hash: h.config_hash,
         config_version: h.config_version,
-        connected: true,
         last_error: null,
+        cert_details: this.certExpiry === null ? null : { expiry_timestamp: this.certExpiry },
       });
       log.info({ node_id: h.node_id, hostname: h.hostname, ip: this.ip, version: h.version, config_version: h.config_version }, 'sync: data plane connected');
       const compat = checkVersion(version, h.version);
@@ -224,7 +236,7 @@ export async function startSyncServer(opts: SyncServerOptions): Promise<SyncServ
     closed(): void {
       this.ended = true;
       if (sessions.delete(this) && this.hello) {
-        this.record({ connected: false });
+        registry.closedStream(this.hello.node_id);
         log.info({ node_id: this.id }, 'sync: data plane disconnected');
       }
     }
@@ -271,6 +283,8 @@ export async function startSyncServer(opts: SyncServerOptions): Promise<SyncServ
     port,
     config: () => ({ version: state.version, hash: state.hash }),
     dataPlanes: () => registry.list(),
+    dataPlanePage: (after, size) => registry.page(after, size),
+    allDataPlanes: () => registry.all(),
     async close() {
       if (closed) return;
       closed = true;
@@ -288,8 +302,19 @@ export async function startSyncServer(opts: SyncServerOptions): Promise<SyncServ
           resolve();
         });
       });
+      await registry.close();
     },
   };
+}
+
+function certExpiry(call: SyncCall): number | null {
+  try {
+    const validTo = call.getAuthContext().sslPeerCertificate?.valid_to;
+    const ms = validTo ? Date.parse(validTo) : NaN;
+    return Number.isFinite(ms) ? Math.floor(ms / 1000) : null;
+  } catch {
+    return null;
+  }
 }
 
 function bracketHost(host: string): string {
