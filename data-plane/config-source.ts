@@ -64,7 +64,7 @@ async function startSync({ config, log, apply, current }: ConfigSourceOptions): 
     config: effectiveClusterConfig(config),
     log: log.child({ component: 'sync' }),
     nodeId: config.node_id ?? undefined,
-    plugins: [...pluginSchemas.values()].map((s) => ({ name: s.name, version: s.version })),
+    plugins: enabledPluginInfo(config.plugins),
     apply: (s: Snapshot) => apply(s),
     current,
   });
@@ -76,4 +76,12 @@ async function startSync({ config, log, apply, current }: ConfigSourceOptions): 
     },
     close: async () => client.close(),
   };
+}
+
+/** The plugins this node advertises to the control plane: its `plugins` setting ("bundled" = all shipped). */
+function enabledPluginInfo(plugins: readonly string[]): Array<{ name: string; version: string }> {
+  const wanted = new Set(plugins);
+  return [...pluginSchemas.values()]
+    .filter((s) => wanted.has('bundled') || wanted.has(s.name))
+    .map((s) => ({ name: s.name, version: s.version }));
 }
