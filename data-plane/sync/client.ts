@@ -88,7 +88,8 @@ export interface SyncClient {
 
 type SyncCall = grpc.ClientDuplexStream<DataPlaneMessage, ControlPlaneMessage>;
 
-const TLS_FAILURE = /certificate|ECONNRESET|handshake|SSL|TLS|alert/i;
+// "Failed to connect": the socket closed after TCP and TLS but before HTTP/2 (a TLS 1.3 server refusing our certificate)
+const TLS_FAILURE = /certificate|ECONNRESET|handshake|SSL|TLS|alert|Failed to connect/i;
 const TLS_HINT =
   'the TLS handshake with the control plane failed: check that cluster_cert/cluster_cert_key (and cluster_ca_cert in pki mode) ' +
   'are the ones the control plane trusts, and that it presents a certificate we trust';

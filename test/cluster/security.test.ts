@@ -129,7 +129,7 @@ describe('cluster_mtls = pki', () => {
   it('a certificate signed by another CA is refused', async () => {
     const dp = await track(startDataPlane(cp.clusterAddr, pkiEnv('dp-rogue')));
     // the CP refuses the handshake: all the DP sees is a reset, hence the hint
-    await expectNeverConfigured(dp, /ECONNRESET|certificate/, true);
+    await expectNeverConfigured(dp, /ECONNRESET|certificate|alert|Failed to connect/i, true);
     await dp.stop();
   });
 });
