@@ -1,6 +1,8 @@
 // Version and plugin compatibility between the control plane and a data plane, as Kong
 // (kong/clustering/compat): the DP's major must equal ours and its minor must not be newer;
 // every plugin configured on the CP must exist on the DP with the same major and a minor no newer.
+// Any patch or suffix difference is fine (either way): an older data plane gets its config without
+// the fields it lacks (downgrade.ts), a newer patch gets ours as is.
 import type { PluginInfo, SyncStatus } from '../../shared/sync/protocol.js';
 import { parseVersion } from '../../shared/sync/protocol.js';
 

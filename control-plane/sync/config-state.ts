@@ -74,6 +74,11 @@ export class ConfigState {
     return () => this.listeners.delete(listener);
   }
 
+  /** What data planes get (read only: downgraded copies are built from it). */
+  viewIndex(): ConfigIndex {
+    return this.view;
+  }
+
   /** Plugin names configured in what data planes get (for plugin compatibility). */
   pluginNames(): Set<string> {
     if (this.configuredPlugins?.version !== this.version) {

@@ -1,7 +1,8 @@
 // The control plane's gRPC sync server: one bidirectional stream per data plane. Answers a hello
 // with the deltas since the DP's version (when we still have them and its hash matches) or the
 // full snapshot, then pushes each committed change. Snapshot and delta payloads are built once
-// per version and shared by every data plane.
+// per version and shared by every data plane; data planes older than us get them without the
+// fields they do not know (downgrade.ts), built once per version for all of them.
 import * as grpc from '@grpc/grpc-js';
 import type pg from 'pg';
 import type { Config, ListenAddress } from '../../shared/config.js';
@@ -18,6 +19,8 @@ import {
 import type { Dao } from '../store/types.js';
 import { checkPlugins, checkVersion, pluginMap } from './compat.js';
 import { ConfigState, type ConfigStateOptions } from './config-state.js';
+import { Downgrades, type ConfigSource, type DowngradedConfig, type DowngradeStats } from './downgrade.js';
+import { REMOVED_FIELDS, type RemovedFieldsTable } from './removed-fields.js';
 import { serverSecurity } from './credentials.js';
 import { DataPlaneRegistry, type DataPlaneFields, type DataPlaneInfo, type RegistryOptions } from './registry.js';
 import { SILVERBACK_VERSION } from '../../shared/version.js';
@@ -41,6 +44,8 @@ export interface SyncServerOptions {
   pool?: pg.Pool | null;
   registry?: Pick<RegistryOptions, 'heartbeatWriteMs' | 'connectedWindowSeconds' | 'purgeIntervalMs'>;
   state?: ConfigStateOptions;
+  /** Fields data planes older than a version lack (default: removed-fields.ts). */
+  removedFields?: RemovedFieldsTable;
 }
 
 export interface SyncServer {
@@ -52,6 +57,8 @@ export interface SyncServer {
   /** Every data plane of the cluster, from the database when persistent (throws when it fails). */
   dataPlanePage(after: string | null, size: number): Promise<{ data: DataPlaneInfo[]; more: boolean }>;
   allDataPlanes(): Promise<DataPlaneInfo[]>;
+  /** The downgraded configs being served to older data planes. */
+  downgrades(): DowngradeStats[];
   close(): Promise<void>;
 }
 
@@ -66,6 +73,7 @@ export async function startSyncServer(opts: SyncServerOptions): Promise<SyncServ
   const registry = new DataPlaneRegistry({ ...opts.registry, purgeDelaySeconds: opts.purgeDelaySeconds, pool: opts.pool, log });
   const state = new ConfigState(dao, log, opts.state);
   await state.load();
+  const downgrades = new Downgrades(state, version, opts.removedFields ?? REMOVED_FIELDS, log, opts.state?.ringSize);
   log.info({ version: state.version, hash: state.hash }, 'sync: configuration loaded');
 
   const sessions = new Set<Session>();
@@ -100,6 +108,8 @@ export async function startSyncServer(opts: SyncServerOptions): Promise<SyncServ
     status: SyncStatus = 'unknown';
     /** What this data plane has been sent (it can take deltas onto it). */
     sent: { version: number; hash: string } | null = null;
+    /** The downgraded config this (older) data plane gets, else null: the normal one. */
+    downgrade: DowngradedConfig | null = null;
     private queue: Promise<void> = Promise.resolve();
     private ended = false;
     readonly ip: string;
@@ -159,6 +169,7 @@ export async function startSyncServer(opts: SyncServerOptions): Promise<SyncServ
         this.end();
         return;
       }
+      if (!this.ended) this.downgrade = downgrades.acquire(h.version);
       // a data plane ahead of us (it synced from another control plane): read up first
       if (h.config_version > state.version) {
         const caughtUp = state.refresh().catch(() => undefined);
@@ -192,21 +203,28 @@ export async function startSyncServer(opts: SyncServerOptions): Promise<SyncServ
           this.status = 'normal';
           this.record({ sync_status: 'normal' });
         }
+        const source: ConfigSource = this.downgrade ?? state;
         const sent = this.sent!;
-        const deltas = state.deltasSince(sent.version, sent.hash);
+        const deltas = source.deltasSince(sent.version, sent.hash);
         if (deltas) {
-          for (const d of deltas) {
-            this.write({ delta: { from_version: d.from, to_version: d.to, hash: d.hash, payload: d.payload } });
-          }
-          this.sent = { version: state.version, hash: state.hash };
-          return;
+          if (!deltas.length) return;
+          // downgraded delta payloads may still be compressing: take them all, then write in order
+          const pending = deltas.some((d) => d.payload instanceof Promise);
+          const payloads = pending ? await Promise.all(deltas.map((d) => d.payload)) : deltas.map((d) => d.payload as Buffer);
+          if (this.ended) return;
+          deltas.forEach((d, i) => {
+            this.write({ delta: { from_version: d.from, to_version: d.to, hash: d.hash, payload: payloads[i]! } });
+          });
+          const last = deltas[deltas.length - 1]!;
+          this.sent = { version: last.to, hash: last.hash };
+        } else {
+          const snap = await source.snapshotPayload();
+          if (this.ended) return;
+          this.write({ snapshot: { version: snap.version, hash: snap.hash, payload: snap.payload, compressed: true } });
+          this.sent = { version: snap.version, hash: snap.hash };
         }
-        const snap = await state.snapshotPayload();
-        if (this.ended) return;
-        this.write({ snapshot: { version: snap.version, hash: snap.hash, payload: snap.payload, compressed: true } });
-        this.sent = { version: snap.version, hash: snap.hash };
-        // the config may have moved on while the payload was built: loop to send the rest
-        if (snap.version === state.version && snap.hash === state.hash) return;
+        // the config may have moved on while a payload was awaited: loop to send the rest
+        if (this.sent.version === source.version && this.sent.hash === source.hash) return;
       }
     }
 
@@ -235,6 +253,10 @@ export async function startSyncServer(opts: SyncServerOptions): Promise<SyncServ
 
     closed(): void {
       this.ended = true;
+      if (this.downgrade) {
+        downgrades.release(this.downgrade);
+        this.downgrade = null;
+      }
       if (sessions.delete(this) && this.hello) {
         registry.closedStream(this.hello.node_id);
         log.info({ node_id: this.id }, 'sync: data plane disconnected');
@@ -285,11 +307,13 @@ export async function startSyncServer(opts: SyncServerOptions): Promise<SyncServ
     dataPlanes: () => registry.list(),
     dataPlanePage: (after, size) => registry.page(after, size),
     allDataPlanes: () => registry.all(),
+    downgrades: () => downgrades.stats(),
     async close() {
       if (closed) return;
       closed = true;
       unsubscribe();
       stopUpdates();
+      downgrades.close();
       if (timer) clearTimeout(timer);
       for (const s of [...sessions]) s.end();
       await new Promise<void>((resolve) => {
