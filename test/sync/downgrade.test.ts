@@ -151,8 +151,28 @@ describe('payload downgrade for older data planes', () => {
     expect(stats[0]).toMatchObject({ key: '0.1.0', data_planes: 3, snapshot_builds: 2 });
   });
 
+  it('an older data plane that reconnects from its cache gets the downgraded deltas it missed', async () => {
+    const old2 = dps[1]!;
+    const served = old2.current()!;
+    await old2.client.idle();
+    await old2.client.close();
+    const svc = await store.dao.insert('services', { name: 'missed', url: 'http://missed.test' });
+    const route = await store.dao.insert('routes', { name: 'missed-route', paths: ['/missed'], service: { id: svc.id } });
+    await waitFor(async () => cp.config().version === (await store.dao.configVersion()));
+    const back = dp({ version: '0.0.9', nodeId: 'old-2', serving: served, configOverrides: { prefix: old2.prefix } });
+    const s = await atCurrent(back);
+    expect(back.client.state().received).toEqual({ snapshots: 0, deltas: expect.any(Number) });
+    expect(back.client.state().received.deltas).toBeGreaterThan(0);
+    expect(byId(s.routes, route.id)).toMatchObject({ name: 'missed-route' });
+    expect(byId(s.routes, route.id)).not.toHaveProperty('request_buffering');
+    expect(s.hash).toBe(snapshotHash(s));
+    expect(s.hash).toBe(dps[0]!.current()!.hash);
+    expect(back.client.state()).toMatchObject({ syncStatus: 'normal', lastError: null });
+  });
+
   it('the downgraded copy goes away with its last data plane', async () => {
-    for (const d of [dps[0]!, dps[1]!, dps[3]!]) await d.client.close();
+    // old-1, older and old-2 (back from its cache)
+    for (const d of [dps[0]!, dps[3]!, dps[6]!]) await d.client.close();
     await waitFor(() => cp.downgrades().length === 0);
     // another one comes back: a copy is built again at the current version
     const again = dp({ version: '0.0.9', nodeId: 'again' });
