@@ -56,17 +56,37 @@ export function firstValue(v: string | string[] | undefined): string | undefined
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** A Content-Length value as a number, -1 unless it is 1–15 decimal digits. */
+function decimalLength(v: string): number {
+  if (v.length === 0 || v.length > 15) return -1;
+  let n = 0;
+  for (let i = 0; i < v.length; i++) {
+    const d = v.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
 /**
  * Upstream response headers (undici raw Buffer pairs) to a flat [name, value, …] list for
  * writeHead, without hop-by-hop ones. Repeated headers (Set-Cookie) stay separate.
+ * Returns the Content-Length when there is exactly one valid one, else -1.
  */
-export function rawResponseHeaders(raw: Buffer[], out: string[]): void {
+export function rawResponseHeaders(raw: Buffer[], out: string[]): number {
+  let length = -1;
+  let lengths = 0;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toString('latin1');
-    const lower = name.toLowerCase();
+    const lower = raw[i].toString('latin1').toLowerCase();
     if (isHopByHop(lower)) continue;
-    out.push(lower, raw[i + 1].toString('latin1'));
+    const value = raw[i + 1].toString('latin1');
+    if (lower.length === 14 && lower === 'content-length') {
+      lengths++;
+      length = decimalLength(value);
+    }
+    out.push(lower, value);
   }
+  return lengths === 1 ? length : -1;
 }
 
 /** The same as an object (what response-phase plugins edit). */

@@ -202,6 +202,11 @@ class ProxyRequest implements RequestContext {
   chunks: Buffer[] | null = null;
   pendingHeaders: UpstreamResponse | null = null;
   resume: (() => void) | null = null;
+  /** Content-Length of a streamed response until the first body chunk (-1: unknown or past it). */
+  expectLength = -1;
+  /** A body chunk that is the whole response: sent with res.end() (one write, no cork tick). */
+  lastChunk: Buffer | null = null;
+  drainHooked = false;
   bodyLimitExceeded = false;
   limitedBody: LimitedBody | null = null;
   /** The client sent `Expect: 100-continue` and no 100 went out yet (see continueBody). */
@@ -286,11 +291,11 @@ class ProxyRequest implements RequestContext {
     if (!this.responsePlugins) {
       const res = this.res;
       const list: string[] = [];
-      rawResponseHeaders(rawHeaders, list);
+      this.expectLength = rawResponseHeaders(rawHeaders, list);
       this.proxy.addProxiedHeaders(this, list);
       this.status = statusCode;
+      this.resume = resume;
       res.writeHead(statusCode, list);
-      res.on('drain', resume);
       return true;
     }
     // Plugins see (and may change) the response before it goes out.
@@ -310,7 +315,24 @@ class ProxyRequest implements RequestContext {
       this.chunks.push(chunk);
       return true;
     }
-    return this.res.write(chunk);
+    // The whole body in one chunk: undici completes the response in the same parser call, so
+    // keep it for res.end() instead of a separate write.
+    const expect = this.expectLength;
+    if (expect !== -1) {
+      this.expectLength = -1;
+      if (chunk.length === expect) {
+        this.lastChunk = chunk;
+        return true;
+      }
+    }
+    const res = this.res;
+    if (res.write(chunk)) return true;
+    // backpressure: undici pauses until the client socket drains
+    if (!this.drainHooked) {
+      this.drainHooked = true;
+      res.on('drain', this.resume as () => void);
+    }
+    return false;
   }
 
   onComplete(): void {
@@ -322,7 +344,11 @@ class ProxyRequest implements RequestContext {
       this.proxy.respondWithPlugins(this, up, false);
       return;
     }
-    this.res.end();
+    const last = this.lastChunk;
+    if (last !== null) {
+      this.lastChunk = null;
+      this.res.end(last);
+    } else this.res.end();
   }
 
   onError(err: Error & { code?: string }): void {
@@ -822,6 +848,7 @@ class ProxyImpl implements Proxy {
         ctx.status = up.status;
         ctx.res.writeHead(up.status, list);
         if (streaming) {
+          ctx.drainHooked = true;
           ctx.res.on('drain', ctx.resume as () => void);
           (ctx.resume as () => void)();
         } else ctx.res.end(ctx.method === 'HEAD' ? undefined : up.body);
