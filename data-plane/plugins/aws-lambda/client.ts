@@ -1,10 +1,11 @@
 // Lambda Invoke through @aws-sdk/client-lambda: one LambdaClient per distinct connection config
 // (region, credentials, endpoint, timeouts), kept across snapshots in an LRU like Kong's service
-// cache, so a config push does not drop the keep-alive connections to Lambda.
+// cache, so a config push does not drop the keep-alive connections to Lambda. The SDK (~20 MB of
+// memory) is imported on first use: a data plane without an aws-lambda plugin never loads it.
 import http from 'node:http';
 import https from 'node:https';
 import { createHash } from 'node:crypto';
-import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
+import type { InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import { LRUCache } from 'lru-cache';
 
 export interface LambdaConnectionConfig {
@@ -41,7 +42,24 @@ export function endpointOf(c: LambdaConnectionConfig): string | undefined {
   return `${scheme}://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
 }
 
-function createClient(c: LambdaConnectionConfig): LambdaClient {
+type LambdaSdk = typeof import('@aws-sdk/client-lambda');
+let sdk: LambdaSdk | null = null;
+let sdkLoading: Promise<LambdaSdk> | null = null;
+
+/** Imports the SDK once; called when an aws-lambda plugin is configured, so the first request does not wait for it. */
+export function loadLambdaSdk(): Promise<LambdaSdk> {
+  if (sdk) return Promise.resolve(sdk);
+  sdkLoading ??= import('@aws-sdk/client-lambda').then(
+    (m) => (sdk = m),
+    (err) => {
+      sdkLoading = null;
+      throw err;
+    },
+  );
+  return sdkLoading;
+}
+
+function createClient({ LambdaClient }: LambdaSdk, c: LambdaConnectionConfig): LambdaClient {
   const agentOptions = { keepAlive: true, timeout: c.keepalive > 0 ? c.keepalive : undefined, maxSockets: Infinity };
   const client = new LambdaClient({
     region: c.region,
@@ -80,11 +98,14 @@ function cacheKey(c: LambdaConnectionConfig): string {
   return createHash('sha256').update(JSON.stringify([c.region, c.aws_key, c.aws_secret, c.host, c.port, c.disable_https, c.timeout, c.keepalive])).digest('base64');
 }
 
-export function lambdaClient(c: LambdaConnectionConfig): LambdaClient {
+export async function lambdaClient(c: LambdaConnectionConfig): Promise<LambdaClient> {
   const key = cacheKey(c);
   let client = clients.get(key);
   if (client === undefined) {
-    client = createClient(c);
+    const lib = sdk ?? (await loadLambdaSdk());
+    client = clients.get(key); // another request may have created it meanwhile
+    if (client !== undefined) return client;
+    client = createClient(lib, c);
     clients.set(key, client);
   }
   return client;
@@ -105,6 +126,7 @@ export interface InvokeInput {
 
 /** One Invoke call. Throws on API errors (status ≥ 400), timeouts and network failures. */
 export async function invoke(client: LambdaClient, input: InvokeInput): Promise<InvokeResult> {
+  const { InvokeCommand } = sdk ?? (await loadLambdaSdk());
   const out: InvokeCommandOutput = await client.send(
     new InvokeCommand({
       FunctionName: input.functionName,

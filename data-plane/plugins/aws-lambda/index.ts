@@ -5,7 +5,7 @@
 // function's {statusCode, headers, body} onto the response (502 when it is not that shape).
 import type { PluginHandler, PluginResponse, RequestContext } from '../types.js';
 import { VIA_VALUE } from '../../proxy/version.js';
-import { invoke, lambdaClient, type LambdaConnectionConfig } from './client.js';
+import { invoke, lambdaClient, loadLambdaSdk, type LambdaConnectionConfig } from './client.js';
 import { buildPayload, usesForwarding, type PayloadConfig } from './payload.js';
 import { extractProxyResponse } from './proxy-response.js';
 
@@ -67,6 +67,8 @@ export const awsLambda: PluginHandler<AwsLambdaConfig> = {
   init(conf): AwsLambdaState {
     const unsupported = conf.aws_assume_role_arn ? 'aws_assume_role_arn' : conf.proxy_url ? 'proxy_url' : null;
     const region = conf.aws_region || envRegion();
+    // warm the SDK import now rather than on the first request (a failure surfaces there as a 500)
+    loadLambdaSdk().catch(() => undefined);
     return {
       connection: region
         ? {
@@ -91,7 +93,7 @@ export const awsLambda: PluginHandler<AwsLambdaConfig> = {
   async access(ctx: RequestContext, conf, st: AwsLambdaState): Promise<PluginResponse> {
     if (st.unsupported !== null) throw new Error(st.unsupported);
     if (st.connection === null) throw new Error('aws-lambda: no region specified');
-    const client = lambdaClient(st.connection);
+    const client = await lambdaClient(st.connection);
     const result = await invoke(client, {
       functionName: conf.function_name ?? '',
       invocationType: conf.invocation_type,
