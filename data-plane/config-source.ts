@@ -51,12 +51,13 @@ async function startDeclarative({ config, log, apply }: ConfigSourceOptions): Pr
 }
 
 async function startSync({ config, log, apply, current }: ConfigSourceOptions): Promise<ConfigSource> {
-  const cached = await loadCachedSnapshot(config.prefix, log);
+  let cached = await loadCachedSnapshot(config.prefix, log);
   if (cached) {
     try {
       apply(cached);
       log.info({ version: cached.version }, 'serving the cached configuration until the control plane answers');
     } catch (err) {
+      cached = null;
       log.error({ err: (err as Error).message }, 'cached configuration could not be applied; waiting for the control plane');
     }
   }
@@ -67,6 +68,8 @@ async function startSync({ config, log, apply, current }: ConfigSourceOptions): 
     plugins: enabledPluginInfo(config.plugins),
     apply: (s: Snapshot) => apply(s),
     current,
+    // deltas apply onto the cached config already served (not a second copy read from the file)
+    initial: cached,
   });
   return {
     connected: () => client.state().connected,

@@ -1,36 +1,64 @@
 // The data plane's copy of its last applied config, <prefix>/config.cache.json.gz (mode 0600), so
 // a restart while the control plane is down keeps serving traffic. Written atomically (temporary
-// file + rename); a corrupt or foreign file is reported and ignored, never a crash.
+// file + rename) and streamed row by row through gzip, so a large config never exists as one
+// JSON string or buffer and the event loop keeps serving between chunks; a corrupt or foreign
+// file is reported and ignored, never a crash.
+import { createWriteStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gunzip, gzip } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { constants as zlibConstants, createGzip, gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { Logger } from '../../shared/log.js';
 import { SNAPSHOT_ENTITIES, snapshotHash, type Snapshot } from '../../shared/snapshot.js';
 
-const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
 
 export const CACHE_FILE = 'config.cache.json.gz';
+
+/** Rows serialized per chunk handed to gzip. */
+const ROWS_PER_CHUNK = 256;
 
 export function cachePath(prefix: string): string {
   return join(prefix, CACHE_FILE);
 }
 
+/** The snapshot as JSON text in chunks (the same document JSON.stringify(snapshot) gives). */
+function* snapshotJsonChunks(snapshot: Snapshot): Generator<string> {
+  yield `{"version":${JSON.stringify(snapshot.version)},"hash":${JSON.stringify(snapshot.hash)}`;
+  for (const e of SNAPSHOT_ENTITIES) {
+    const rows = snapshot[e];
+    yield `,${JSON.stringify(e)}:[`;
+    for (let i = 0; i < rows.length; i += ROWS_PER_CHUNK) {
+      let chunk = '';
+      const end = Math.min(rows.length, i + ROWS_PER_CHUNK);
+      for (let j = i; j < end; j++) chunk += (j ? ',' : '') + JSON.stringify(rows[j]);
+      yield chunk;
+    }
+    yield ']';
+  }
+  yield '}';
+}
+
 export async function writeCachedSnapshot(prefix: string, snapshot: Snapshot): Promise<void> {
   const file = cachePath(prefix);
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  const data = await gzipAsync(Buffer.from(JSON.stringify(snapshot), 'utf8'));
   await mkdir(prefix, { recursive: true, mode: 0o700 });
-  const fh = await open(tmp, 'w', 0o600);
   try {
-    await fh.chmod(0o600);
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
+    // a local file read once at start: the fastest level (a third of the CPU of the default, ~1.5x the size)
+    await pipeline(
+      Readable.from(snapshotJsonChunks(snapshot)),
+      createGzip({ level: zlibConstants.Z_BEST_SPEED }),
+      createWriteStream(tmp, { mode: 0o600, flags: 'w' }),
+    );
+    const fh = await open(tmp, 'r+');
+    try {
+      await fh.chmod(0o600);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await rename(tmp, file);
   } catch (err) {
     await rm(tmp, { force: true });

@@ -58,8 +58,13 @@ export interface SyncClientOptions {
    * file, when its hash is the one current() reports.
    */
   initial?: Snapshot | null;
-  /** Write <prefix>/config.cache.json.gz after each applied config (default true). */
+  /** Write <prefix>/config.cache.json.gz after applied configs (default true). */
   cache?: boolean;
+  /**
+   * A config is written to the cache this long after it was applied (ms, default 1000): a burst of
+   * changes costs one write of the latest. idle() and close() write a pending config at once.
+   */
+  cacheDelayMs?: number;
   backoffMinMs?: number;
   backoffMaxMs?: number;
   keepaliveMs?: number;
@@ -88,6 +93,9 @@ export interface SyncClient {
 
 type SyncCall = grpc.ClientDuplexStream<DataPlaneMessage, ControlPlaneMessage>;
 
+/** The data plane never serializes its config canonically: no copy of each row's canonical JSON. */
+const INDEX_OPTIONS = { keepCanonical: false };
+
 // "Failed to connect": the socket closed after TCP and TLS but before HTTP/2 (a TLS 1.3 server refusing our certificate)
 const TLS_FAILURE = /certificate|ECONNRESET|handshake|SSL|TLS|alert|Failed to connect/i;
 const TLS_HINT =
@@ -100,6 +108,7 @@ export function startSyncClient(opts: SyncClientOptions): SyncClient {
   const minMs = opts.backoffMinMs ?? 100;
   const maxMs = opts.backoffMaxMs ?? 5000;
   const useCache = opts.cache !== false;
+  const cacheDelayMs = opts.cacheDelayMs ?? 1000;
   const security = clientSecurity(config);
   const { host, port } = parseAddress(config.cluster_control_plane);
   const target = `${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -130,6 +139,7 @@ export function startSyncClient(opts: SyncClientOptions): SyncClient {
   let queue: ControlPlaneMessage[] = [];
   let cacheWrite: Promise<void> = Promise.resolve();
   let cacheNext: Snapshot | null = null;
+  let cacheTimer: NodeJS.Timeout | null = null;
   const received = { snapshots: 0, deltas: 0 };
 
   const ready = (async () => {
@@ -140,7 +150,7 @@ export function startSyncClient(opts: SyncClientOptions): SyncClient {
     }
     if (initial) {
       try {
-        base = ConfigIndex.fromSnapshot(initial);
+        base = ConfigIndex.fromSnapshot(initial, INDEX_OPTIONS);
         baseHash = base.hash();
         if (baseHash !== initial.hash) base = null;
       } catch {
@@ -264,7 +274,7 @@ export function startSyncClient(opts: SyncClientOptions): SyncClient {
 
   async function onSnapshot(m: SnapshotMessage): Promise<void> {
     const snapshot = await decodeSnapshotPayload(m);
-    const index = ConfigIndex.fromSnapshot(snapshot);
+    const index = ConfigIndex.fromSnapshot(snapshot, INDEX_OPTIONS);
     const hash = index.hash();
     if (hash !== m.hash) {
       send({ apply_error: { version: m.version, hash: m.hash, message: `snapshot hash mismatch: received ${m.hash}, content is ${hash}` } });
@@ -285,7 +295,7 @@ export function startSyncClient(opts: SyncClientOptions): SyncClient {
     const ops = await decodeDeltaPayload(m.payload);
     base.apply(ops);
     base.version = m.to_version;
-    baseHash = ops.length ? base.hash() : baseHash;
+    baseHash = base.hash();
     if (baseHash !== m.hash) {
       send({ apply_error: { version: m.to_version, hash: m.hash, message: `delta hash mismatch: expected ${m.hash}, got ${baseHash}` } });
       throw new Error(`config after delta ${m.from_version}→${m.to_version} does not match its hash`);
@@ -319,11 +329,19 @@ export function startSyncClient(opts: SyncClientOptions): SyncClient {
     if (useCache) persist(snapshot);
   }
 
-  /** Coalesced: at most one write in flight, then only the newest pending snapshot. */
+  /** Delayed and coalesced: at most one write in flight, and only of the newest config. */
   function persist(snapshot: Snapshot): void {
-    const idle = cacheNext === null;
     cacheNext = snapshot;
-    if (!idle) return;
+    if (!cacheTimer) {
+      cacheTimer = setTimeout(flushCache, cacheDelayMs);
+      cacheTimer.unref();
+    }
+  }
+
+  function flushCache(): void {
+    if (cacheTimer) clearTimeout(cacheTimer);
+    cacheTimer = null;
+    if (!cacheNext) return;
     cacheWrite = cacheWrite.then(async () => {
       const s = cacheNext;
       cacheNext = null;
@@ -353,9 +371,11 @@ export function startSyncClient(opts: SyncClientOptions): SyncClient {
     async idle() {
       for (;;) {
         const w = work;
+        await w;
+        flushCache();
         const cw = cacheWrite;
-        await Promise.all([w, cw]);
-        if (w === work && cw === cacheWrite && !queue.length) return;
+        await cw;
+        if (w === work && cw === cacheWrite && !queue.length && !cacheNext) return;
       }
     },
     async close() {
@@ -368,6 +388,7 @@ export function startSyncClient(opts: SyncClientOptions): SyncClient {
       connected = false;
       await ready.catch(() => undefined);
       await work.catch(() => undefined);
+      flushCache();
       await cacheWrite.catch(() => undefined);
       client.close();
     },

@@ -1,8 +1,10 @@
-// A config held as maps (entity → id → row) that takes delta ops and recomputes the config hash
-// without re-serializing every row: each row's canonical JSON is cached until the row changes.
+// A config held as maps (entity → id → row) that takes delta ops and keeps the config hash up to
+// date in O(changed rows): the hash is order-free (shared/snapshot.ts configHash), so each row's
+// digest is added once and swapped when the row changes. Once hash() has been asked, digests are
+// tracked; rows' canonical JSON is kept too unless keepCanonical is false (the data plane, which
+// never serializes the config canonically, saves a copy of it that way).
 // The hash equals shared/snapshot.ts snapshotHash() of the same rows (tested).
-import { createHash } from 'node:crypto';
-import { canonicalJson, EMPTY_CONFIG_HASH, SNAPSHOT_ENTITIES, type Row, type Snapshot, type SnapshotEntity } from '../snapshot.js';
+import { canonicalJson, configHash, DIGEST_MODULUS, rowDigest, SNAPSHOT_ENTITIES, type Row, type Snapshot, type SnapshotEntity } from '../snapshot.js';
 
 export type DeltaOp =
   | { entity: SnapshotEntity; op: 'upsert'; row: Row }
@@ -14,24 +16,32 @@ export function isSnapshotEntity(name: unknown): name is SnapshotEntity {
   return typeof name === 'string' && SNAPSHOT_ENTITY_SET.has(name);
 }
 
-const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+export interface ConfigIndexOptions {
+  /** Keep each row's canonical JSON for toCanonicalJson() (default true; the control plane's payloads). */
+  keepCanonical?: boolean;
+}
 
 export class ConfigIndex {
   version = 0;
   private readonly rows = new Map<SnapshotEntity, Map<string, Row>>();
   private readonly canon = new Map<SnapshotEntity, Map<string, string>>();
-  private readonly sorted = new Map<SnapshotEntity, string[] | null>();
+  /** Per-row digests; null until hash() is first asked. */
+  private digests: Map<SnapshotEntity, Map<string, bigint>> | null = null;
+  private digestSum = 0n;
+  private readonly keepCanonical: boolean;
 
-  constructor() {
+  constructor(options: ConfigIndexOptions = {}) {
+    this.keepCanonical = options.keepCanonical ?? true;
     for (const e of SNAPSHOT_ENTITIES) {
       this.rows.set(e, new Map());
       this.canon.set(e, new Map());
-      this.sorted.set(e, null);
     }
   }
 
-  static fromSnapshot(s: Omit<Snapshot, 'hash'> & { hash?: string }): ConfigIndex {
-    const index = new ConfigIndex();
+  static fromSnapshot(s: Omit<Snapshot, 'hash'> & { hash?: string }, options?: ConfigIndexOptions): ConfigIndex {
+    const index = new ConfigIndex(options);
     index.version = s.version;
     for (const e of SNAPSHOT_ENTITIES) {
       const rows = (s as any)[e];
@@ -61,17 +71,27 @@ export class ConfigIndex {
   }
 
   set(entity: SnapshotEntity, row: Row): void {
-    const m = this.rows.get(entity)!;
-    if (!m.has(row.id)) this.sorted.set(entity, null);
-    m.set(row.id, row);
+    this.rows.get(entity)!.set(row.id, row);
     this.canon.get(entity)!.delete(row.id);
+    const digests = this.digests?.get(entity);
+    if (digests) {
+      const before = digests.get(row.id);
+      const after = rowDigest(entity, this.canonical(entity, row.id));
+      digests.set(row.id, after);
+      this.digestSum += after - (before ?? 0n);
+    }
   }
 
   delete(entity: SnapshotEntity, id: string): boolean {
     const existed = this.rows.get(entity)!.delete(id);
     if (existed) {
       this.canon.get(entity)!.delete(id);
-      this.sorted.set(entity, null);
+      const digests = this.digests?.get(entity);
+      const before = digests?.get(id);
+      if (before !== undefined) {
+        digests!.delete(id);
+        this.digestSum -= before;
+      }
     }
     return existed;
   }
@@ -90,35 +110,36 @@ export class ConfigIndex {
     }
   }
 
-  /** Canonical JSON of one row, cached. */
+  /** Canonical JSON of one row (cached unless keepCanonical is false). */
   canonical(entity: SnapshotEntity, id: string): string {
     const cache = this.canon.get(entity)!;
     let s = cache.get(id);
     if (s === undefined) {
       s = canonicalJson(this.rows.get(entity)!.get(id));
-      cache.set(id, s);
+      if (this.keepCanonical) cache.set(id, s);
     }
     return s;
   }
 
-  private sortedIds(entity: SnapshotEntity): string[] {
-    let ids = this.sorted.get(entity);
-    if (!ids) {
-      ids = [...this.rows.get(entity)!.keys()].sort(byId);
-      this.sorted.set(entity, ids);
-    }
-    return ids;
-  }
-
-  /** Same value as snapshotHash() of toSnapshot(). */
+  /** Same value as snapshotHash() of toSnapshot(); O(1) once digests are tracked (the first call computes them). */
   hash(): string {
-    if (this.count() === 0) return EMPTY_CONFIG_HASH;
-    const h = createHash('md5');
-    for (const e of SNAPSHOT_ENTITIES) {
-      h.update(e);
-      for (const id of this.sortedIds(e)) h.update(this.canonical(e, id));
+    if (!this.digests) {
+      const digests = new Map<SnapshotEntity, Map<string, bigint>>();
+      let sum = 0n;
+      for (const e of SNAPSHOT_ENTITIES) {
+        const m = new Map<string, bigint>();
+        for (const id of this.rows.get(e)!.keys()) {
+          const d = rowDigest(e, this.canonical(e, id));
+          m.set(id, d);
+          sum += d;
+        }
+        digests.set(e, m);
+      }
+      this.digests = digests;
+      this.digestSum = sum;
     }
-    return h.digest('hex');
+    this.digestSum %= DIGEST_MODULUS;
+    return configHash(this.digestSum, this.count());
   }
 
   /** Entity lists in insertion order (the export's created_at order, new rows last). */
@@ -142,7 +163,7 @@ export class ConfigIndex {
       for (const id of this.rows.get(e)!.keys()) rows.push(this.canonical(e, id));
       parts.push([e, `[${rows.join(',')}]`]);
     }
-    parts.sort((a, b) => byId(a[0], b[0]));
+    parts.sort((a, b) => byKey(a[0], b[0]));
     return `{${parts.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`;
   }
 }

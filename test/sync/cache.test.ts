@@ -91,6 +91,25 @@ describe('config cache', () => {
     await waitFor(async () => (await loadCachedSnapshot(prefix, quietLog))?.hash === s.hash);
   });
 
+  it('a burst of changes is written once, as the latest config, after cacheDelayMs; close() writes a pending one at once', async () => {
+    const d = startDp(cp.port, { cacheDelayMs: 60_000 });
+    dps.push(d);
+    await waitFor(() => d.current());
+    const file = cachePath(d.prefix);
+    await d.client.idle(); // idle() writes what is pending without waiting for the delay
+    expect((await loadCachedSnapshot(d.prefix, quietLog))?.hash).toBe(d.current()!.hash);
+    const writtenAt = statSync(file).mtimeMs;
+    for (let i = 0; i < 3; i++) await store.dao.insert('consumers', { username: `burst-${i}` });
+    await waitFor(() => d.current()!.consumers.some((c) => c.username === 'burst-2'));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(statSync(file).mtimeMs).toBe(writtenAt); // not yet: within the delay
+    const latest = d.current()!;
+    await d.client.close();
+    const cached = await loadCachedSnapshot(d.prefix, quietLog);
+    expect(cached?.hash).toBe(latest.hash);
+    expect(cached).toEqual(latest);
+  });
+
   it('the node id is generated once and kept in <prefix>/node_id; the control plane lists the node under it', async () => {
     const prefix = tempPrefix();
     const id = loadOrCreateNodeId(prefix);

@@ -91,3 +91,42 @@ describe('ConfigIndex and the data-plane view', () => {
     );
   });
 });
+
+describe('config hash', () => {
+  it('is updated per changed row and equals the from-scratch hash, with or without kept canonical JSON', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(step, { minLength: 1, maxLength: 4 }), { maxLength: 12 }), fc.boolean(), (batches, keepCanonical) => {
+        const index = new ConfigIndex({ keepCanonical });
+        index.hash();
+        for (const batch of batches) {
+          for (const c of batch.map(toChange)) {
+            if (c.row) index.apply([{ entity: c.entity, op: 'upsert', row: c.row }]);
+            else index.apply([{ entity: c.entity, op: 'delete', id: c.id }]);
+          }
+          const s = index.toSnapshot();
+          expect(s.hash).toBe(snapshotHash(s));
+          expect(ConfigIndex.fromSnapshot(s).hash()).toBe(s.hash);
+        }
+      }),
+    );
+  });
+
+  it('does not depend on row order or key order, and tells apart any changed, moved, missing or extra row', () => {
+    const a = { id: 'a', name: 'a', nested: { y: [1, { q: null }], x: 'x' } };
+    const b = { id: 'b', name: 'b' };
+    const base = { ...emptySnapshot(), services: [a, b], routes: [{ id: 'r', service: { id: 'a' } }] };
+    const h = snapshotHash(base);
+    expect(h).toMatch(/^[0-9a-f]{32}$/);
+    expect(h).not.toBe(snapshotHash(emptySnapshot()));
+    expect(snapshotHash({ ...base, services: [b, { nested: { x: 'x', y: [1, { q: null }] }, name: 'a', id: 'a' }] })).toBe(h);
+    const variants = [
+      { ...base, services: [a, { ...b, name: 'B' }] },
+      { ...base, services: [a] },
+      { ...base, services: [a, b, { id: 'c' }] },
+      { ...base, services: [a, b, b] },
+      { ...base, services: [a], consumers: [b] },
+      { ...base, routes: [{ id: 'r', service: { id: 'b' } }] },
+    ];
+    for (const v of variants) expect(snapshotHash(v)).not.toBe(h);
+  });
+});
