@@ -42,6 +42,74 @@ export function forwardableHeaders(headers: IncomingHttpHeaders): Record<string,
   return out;
 }
 
+/** Headers the proxy sets upstream (Kong's X-Forwarded-* set and friends), in the order they are set. */
+export const PROXY_HEADER_NAMES = [
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-forwarded-path',
+  'x-forwarded-prefix',
+  'x-real-ip',
+  'via',
+  'x-kong-request-id',
+] as const;
+
+/** Index of a lower-case name in PROXY_HEADER_NAMES, or -1. */
+function proxyHeaderIndex(name: string): number {
+  switch (name.length) {
+    case 3:
+      return name === 'via' ? 7 : -1;
+    case 9:
+      return name === 'x-real-ip' ? 6 : -1;
+    case 15:
+      return name === 'x-forwarded-for' ? 0 : -1;
+    case 16:
+      return name === 'x-forwarded-host' ? 2 : name === 'x-forwarded-port' ? 3 : name === 'x-forwarded-path' ? 4 : -1;
+    case 17:
+      return name === 'x-forwarded-proto' ? 1 : name === 'x-kong-request-id' ? 8 : -1;
+    case 18:
+      return name === 'x-forwarded-prefix' ? 5 : -1;
+    default:
+      return -1;
+  }
+}
+
+/**
+ * What forwardableHeaders + assigning `values` (by PROXY_HEADER_NAMES index; undefined = removed)
+ * produce, as a flat [name, value, …] list in the same order, built in one pass: a header the client
+ * sent keeps its place, the others follow. Returns the index of the Host value in `out`, or -1.
+ */
+export function forwardableHeaderList(headers: IncomingHttpHeaders, values: (string | undefined)[], out: (string | string[])[]): number {
+  let listed: string[] | null = null;
+  const conn = headers.connection;
+  if (conn !== undefined) {
+    const lc = conn.toLowerCase();
+    if (lc !== 'keep-alive' && lc !== 'close') listed = lc.split(',').map((n) => n.trim());
+  }
+  let placed = 0;
+  let hostAt = -1;
+  for (const k in headers) {
+    if (isHopByHop(k)) continue;
+    const v = headers[k];
+    if (v === undefined || (listed !== null && listed.includes(k))) continue;
+    const pi = proxyHeaderIndex(k);
+    if (pi >= 0) {
+      placed |= 1 << pi;
+      const pv = values[pi];
+      if (pv !== undefined) out.push(k, pv);
+      continue;
+    }
+    if (k === 'host') hostAt = out.length + 1;
+    out.push(k, v);
+  }
+  for (let i = 0; i < PROXY_HEADER_NAMES.length; i++) {
+    const pv = values[i];
+    if ((placed & (1 << i)) === 0 && pv !== undefined) out.push(PROXY_HEADER_NAMES[i], pv);
+  }
+  return hostAt;
+}
+
 /** Host without port, lower-case (nginx's $host). */
 export function hostWithoutPort(host: string): string {
   if (host.charCodeAt(0) === 0x5b /* [ */) {

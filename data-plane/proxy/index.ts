@@ -28,7 +28,15 @@ import {
 } from '../plugins/pipeline.js';
 import type { Balancer, Peer } from '../balancer/index.js';
 import { createClientIpResolver, type ClientIpResolver } from './client-ip.js';
-import { firstValue, forwardableHeaders, hostWithoutPort, rawResponseHeaders, responseHeaderObject } from './headers.js';
+import {
+  PROXY_HEADER_NAMES,
+  firstValue,
+  forwardableHeaderList,
+  forwardableHeaders,
+  hostWithoutPort,
+  rawResponseHeaders,
+  responseHeaderObject,
+} from './headers.js';
 import { nextRequestId } from './request-id.js';
 import { buildSniTable, type DefaultCert, type SniTable } from './tls.js';
 import { UpstreamPools } from './pools.js';
@@ -165,6 +173,10 @@ class ProxyRequest implements RequestContext {
   credential: Row | null = null;
   authenticatedGroups?: string[];
   upstreamHeaders: Record<string, string | string[]> = NO_HEADERS;
+  /** Without plugins the upstream headers go to undici as a flat list (no object is built). */
+  headerList: (string | string[])[] | null = null;
+  /** Index of the Host value in headerList, -1 when there is none. */
+  hostAt = -1;
   upstreamUri = '';
   upstreamMethod: string;
   upstreamBody?: Buffer;
@@ -648,8 +660,20 @@ class ProxyImpl implements Proxy {
       this.gatewayExit(ctx, 503, { message: MSG_NO_SERVICE });
       return;
     }
-    if (ctx.upstreamHeaders === NO_HEADERS) ctx.upstreamHeaders = forwardableHeaders(ctx.req.headers);
-    this.setProxyHeaders(ctx);
+    const values = this.proxyHeaderValues(ctx);
+    if (ctx.upstreamHeaders === NO_HEADERS) {
+      // no plugin saw the request: build undici's header list directly
+      const list: (string | string[])[] = [];
+      ctx.hostAt = forwardableHeaderList(ctx.req.headers, values, list);
+      ctx.headerList = list;
+    } else {
+      const h = ctx.upstreamHeaders;
+      for (let i = 0; i < PROXY_HEADER_NAMES.length; i++) {
+        const v = values[i];
+        if (v !== undefined) h[PROXY_HEADER_NAMES[i]] = v;
+        else delete h[PROXY_HEADER_NAMES[i]];
+      }
+    }
     const retries = Number(service.retries);
     ctx.triesLeft = Number.isFinite(retries) && retries >= 0 ? retries : 5;
     const balancer = ctx.rt.balancers.get(service.host);
@@ -665,24 +689,26 @@ class ProxyImpl implements Proxy {
     this.dispatch(ctx);
   }
 
-  /** X-Forwarded-*, X-Real-IP, Via, X-Kong-Request-Id and Host, as Kong sets them upstream. */
-  private setProxyHeaders(ctx: ProxyRequest): void {
-    const h = ctx.upstreamHeaders;
+  /**
+   * X-Forwarded-*, X-Real-IP, Via and X-Kong-Request-Id as Kong sets them upstream, by
+   * PROXY_HEADER_NAMES index (undefined: the header is removed).
+   */
+  private proxyHeaderValues(ctx: ProxyRequest): (string | undefined)[] {
     const req = ctx.req.headers;
     const trusted = ctx.trustedPeer;
     const xff = req['x-forwarded-for'];
-    h['x-forwarded-for'] = xff !== undefined ? xff + ', ' + ctx.peer : ctx.peer;
-    h['x-forwarded-proto'] = (trusted && firstValue(req['x-forwarded-proto'])) || ((ctx.req.socket as TLSSocket).encrypted ? 'https' : 'http');
-    h['x-forwarded-host'] = (trusted && firstValue(req['x-forwarded-host'])) || hostWithoutPort(ctx.host);
-    h['x-forwarded-port'] = (trusted && firstValue(req['x-forwarded-port'])) || String(ctx.req.socket.localPort);
-    h['x-forwarded-path'] = (trusted && firstValue(req['x-forwarded-path'])) || ctx.rawPath;
-    const prefix = (trusted && firstValue(req['x-forwarded-prefix'])) || ctx.match?.strippedPrefix;
-    if (prefix) h['x-forwarded-prefix'] = prefix;
-    else delete h['x-forwarded-prefix'];
-    h['x-real-ip'] = ctx.clientIp;
     const via = req['via'];
-    h['via'] = via !== undefined ? via + ', ' + VIA_VALUE : VIA_VALUE;
-    h['x-kong-request-id'] = ctx.requestId;
+    return [
+      xff !== undefined ? xff + ', ' + ctx.peer : ctx.peer,
+      (trusted && firstValue(req['x-forwarded-proto'])) || ((ctx.req.socket as TLSSocket).encrypted ? 'https' : 'http'),
+      (trusted && firstValue(req['x-forwarded-host'])) || hostWithoutPort(ctx.host),
+      (trusted && firstValue(req['x-forwarded-port'])) || String(ctx.req.socket.localPort),
+      (trusted && firstValue(req['x-forwarded-path'])) || ctx.rawPath,
+      (trusted && firstValue(req['x-forwarded-prefix'])) || ctx.match?.strippedPrefix || undefined,
+      ctx.clientIp,
+      via !== undefined ? via + ', ' + VIA_VALUE : VIA_VALUE,
+      ctx.requestId,
+    ];
   }
 
   /** One attempt: pick the peer (balancer or service host), set Host, dispatch on its pool. */
@@ -711,17 +737,30 @@ class ProxyImpl implements Proxy {
       port = service.port ?? defPort;
       hostHeader = port === defPort ? host : host + ':' + port;
     }
-    const h = ctx.upstreamHeaders;
     const route = ctx.route as Row;
-    if (route.preserve_host && ctx.host) h.host = ctx.host;
-    else if (h.host === ctx.req.headers.host || h.host === undefined) h.host = hostHeader;
+    const list = ctx.headerList;
+    if (list !== null) {
+      const current = ctx.hostAt >= 0 ? list[ctx.hostAt] : undefined;
+      let host: string | undefined;
+      if (route.preserve_host && ctx.host) host = ctx.host;
+      else if (current === ctx.req.headers.host || current === undefined) host = hostHeader;
+      if (host !== undefined) {
+        if (ctx.hostAt >= 0) list[ctx.hostAt] = host;
+        else ctx.hostAt = list.push('host', host) - 1;
+      }
+    } else {
+      const h = ctx.upstreamHeaders;
+      if (route.preserve_host && ctx.host) h.host = ctx.host;
+      else if (h.host === ctx.req.headers.host || h.host === undefined) h.host = hostHeader;
+    }
 
     const pool = ctx.balancer !== null ? this.pools.get(protocol, host, port, service, hostHeader) : this.pools.forService(service, protocol, port, hostHeader);
     const readTimeout = service.read_timeout ?? 60_000;
     let body: Buffer | IncomingMessage | LimitedBody | null = null;
     if (ctx.upstreamBody !== undefined) {
+      // only plugins (which see the header object) set a buffered body
       body = ctx.upstreamBody;
-      h['content-length'] = String(ctx.upstreamBody.length);
+      ctx.upstreamHeaders['content-length'] = String(ctx.upstreamBody.length);
     } else if (hasRequestBody(ctx.req)) {
       const limit = ctx.requestBodyLimit;
       if (limit === undefined) body = ctx.req;
@@ -735,7 +774,7 @@ class ProxyImpl implements Proxy {
       {
         path: ctx.upstreamUri,
         method: ctx.upstreamMethod as any,
-        headers: h,
+        headers: (list ?? ctx.upstreamHeaders) as Record<string, string | string[]>,
         body,
         headersTimeout: readTimeout,
         bodyTimeout: readTimeout,
