@@ -123,15 +123,27 @@ function compileHeaders(headers: Record<string, string[]>): HeaderRule[] {
 
 /** Split the Host header into the lower-case host and numeric port (0 when none): sets reqHost/reqPort. */
 function splitHost(raw: string): void {
+  // clients repeat the same Host: keep the last split
+  if (raw === lastRawHost) {
+    reqHost = lastHost;
+    reqPort = lastPort;
+    return;
+  }
   let colon = raw.lastIndexOf(':');
   if (colon >= 0 && raw.charCodeAt(0) === 0x5b /* [ */ && raw.indexOf(']') > colon) colon = -1;
   reqHost = (colon >= 0 ? raw.slice(0, colon) : raw).toLowerCase();
   reqPort = colon >= 0 ? Number(raw.slice(colon + 1)) || 0 : 0;
+  lastRawHost = raw;
+  lastHost = reqHost;
+  lastPort = reqPort;
 }
 
 // Scratch state of the match in progress (the router is synchronous, so module-level is safe).
 let reqHost = '';
 let reqPort = 0;
+let lastRawHost: string | null = null;
+let lastHost = '';
+let lastPort = 0;
 
 function headerValueMatches(rule: HeaderRule, value: string): boolean {
   const lower = value.toLowerCase();

@@ -17,6 +17,8 @@ function sanitizePostfix(p: string): string {
  */
 export function upstreamPath(base: string, reqPath: string, stripPath: boolean, pathHandling: string, matched: string | null): string {
   const strip = stripPath;
+  // the common case (service path '/', path kept) is the request path itself: no new string
+  if (!strip && base === '/' && reqPath.charCodeAt(0) === 0x2f) return reqPath;
   const postfix = sanitizePostfix(strip && matched !== null ? reqPath.slice(matched.length) : reqPath.slice(1));
   const baseEndsSlash = base.charCodeAt(base.length - 1) === 0x2f;
 
