@@ -184,8 +184,8 @@ try {
   await sleep(SETTLE_MS);
   const rss0 = dps.map((d) => rssOf(d.proc.pid));
   row(`DP RSS ${SETTLE_MS} ms after the snapshot, p50 / max`, `${mb(pct(rss0, 50))} / ${mb(Math.max(...rss0))}`);
-  const heap0 = await Promise.all(dps.map(async (d) => (await statusOf(d)).memory.heap_used));
-  row('DP heap used after the snapshot, max', mb(Math.max(...heap0)));
+  const mem0 = await Promise.all(dps.map(async (d) => (await statusOf(d)).memory));
+  row('DP heap used / total after the snapshot, max', `${mb(Math.max(...mem0.map((m) => m.heap_used)))} / ${mb(Math.max(...mem0.map((m) => m.heap_total)))}`);
 
   const cpu0 = dps.map((d) => cpuMs(d.proc.pid));
   const lat = [];
@@ -207,6 +207,8 @@ try {
   row('DP CPU time per change (user+sys, incl. cache write and GC), p50 / max', `${ms(pct(cpu, 50))} / ${ms(Math.max(...cpu))}`);
   row('DP RSS right after the last change, p50 / max', `${mb(pct(rssAfter, 50))} / ${mb(Math.max(...rssAfter))}`);
   row(`DP RSS ${SETTLE_MS} ms after the changes, p50 / max`, `${mb(pct(rss1, 50))} / ${mb(Math.max(...rss1))}`);
+  const mem1 = await Promise.all(dps.map(async (d) => (await statusOf(d)).memory));
+  row('DP heap used / total after the changes, max', `${mb(Math.max(...mem1.map((m) => m.heap_used)))} / ${mb(Math.max(...mem1.map((m) => m.heap_total)))}`);
 } finally {
   for (const d of dps) d.proc.kill('SIGTERM');
   await Promise.race([Promise.all(dps.map((d) => d.exit)), sleep(15_000)]);

@@ -42,20 +42,19 @@ export function emptySnapshot(): Snapshot {
 /** Stable JSON: object keys sorted, so equal configs hash equally wherever they were built. */
 export function canonicalJson(v: unknown): string {
   if (v === null || typeof v !== 'object') return JSON.stringify(v ?? null);
+  // parts joined once (a flat string), not appended one by one (a rope several times the size when kept)
   if (Array.isArray(v)) {
-    let out = '[';
-    for (let i = 0; i < v.length; i++) out += (i ? ',' : '') + canonicalJson(v[i]);
-    return `${out}]`;
+    const parts = new Array<string>(v.length);
+    for (let i = 0; i < v.length; i++) parts[i] = canonicalJson(v[i]);
+    return `[${parts.join(',')}]`;
   }
   const o = v as Record<string, unknown>;
-  const keys = Object.keys(o).sort();
-  let out = '{';
-  for (const k of keys) {
+  const parts: string[] = [];
+  for (const k of Object.keys(o).sort()) {
     const x = o[k];
-    if (x === undefined) continue;
-    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(k)}:${canonicalJson(x)}`;
+    if (x !== undefined) parts.push(`${JSON.stringify(k)}:${canonicalJson(x)}`);
   }
-  return `${out}}`;
+  return `{${parts.join(',')}}`;
 }
 
 /*

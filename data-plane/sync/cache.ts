@@ -31,10 +31,10 @@ function* snapshotJsonChunks(snapshot: Snapshot): Generator<string> {
     const rows = snapshot[e];
     yield `,${JSON.stringify(e)}:[`;
     for (let i = 0; i < rows.length; i += ROWS_PER_CHUNK) {
-      let chunk = '';
       const end = Math.min(rows.length, i + ROWS_PER_CHUNK);
-      for (let j = i; j < end; j++) chunk += (j ? ',' : '') + JSON.stringify(rows[j]);
-      yield chunk;
+      const parts: string[] = [];
+      for (let j = i; j < end; j++) parts.push(JSON.stringify(rows[j]));
+      yield (i ? ',' : '') + parts.join(',');
     }
     yield ']';
   }
