@@ -181,6 +181,8 @@ try {
   ]);
   const applyMs = dps.map((d) => d.applied[0].logTime - d.connectedAt);
   row('DP connect → snapshot applied (receive, verify, compile), p50 / max', `${ms(pct(applyMs, 50))} / ${ms(Math.max(...applyMs))}`);
+  const cpuApplied = dps.map((d) => cpuMs(d.proc.pid));
+  row('DP CPU time, spawn → snapshot applied (user+sys), p50 / max', `${ms(pct(cpuApplied, 50))} / ${ms(Math.max(...cpuApplied))}`);
   await sleep(SETTLE_MS);
   const rss0 = dps.map((d) => rssOf(d.proc.pid));
   row(`DP RSS ${SETTLE_MS} ms after the snapshot, p50 / max`, `${mb(pct(rss0, 50))} / ${mb(Math.max(...rss0))}`);
