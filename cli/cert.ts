@@ -64,8 +64,8 @@ function sanOf(o: CertGenOptions): string {
   return [`DNS:${o.commonName}`, 'DNS:localhost', 'IP:127.0.0.1', ...(o.altNames ?? [])].join(',');
 }
 
-/** A self-signed certificate and key (mode 0600) for cluster_mtls = shared. */
-export function generateClusterCert(o: CertGenOptions): { cert: string; key: string } {
+/** A self-signed certificate and key (mode 0600) with the given X.509 extensions. */
+function selfSigned(o: Omit<CertGenOptions, 'altNames'>, extensions: string[]): { cert: string; key: string } {
   const cert = resolve(o.cert);
   const key = resolve(o.key);
   checkTargets([cert, key], o.force);
@@ -75,26 +75,19 @@ export function generateClusterCert(o: CertGenOptions): { cert: string; key: str
       'req', '-x509', ...NEW_KEY,
       '-keyout', join(work, 'key.pem'), '-out', join(work, 'cert.pem'),
       '-days', String(o.days), '-subj', `/CN=${o.commonName}`,
-      '-addext', `subjectAltName=${sanOf(o)}`,
+      ...extensions.flatMap((e) => ['-addext', e]),
     ]),
   );
 }
 
+/** A self-signed certificate and key (mode 0600) for cluster_mtls = shared. */
+export function generateClusterCert(o: CertGenOptions): { cert: string; key: string } {
+  return selfSigned(o, [`subjectAltName=${sanOf(o)}`]);
+}
+
 /** A CA certificate and key (mode 0600) for cluster_mtls = pki (cluster_ca_cert). */
 export function generateCa(o: Omit<CertGenOptions, 'altNames'>): { cert: string; key: string } {
-  const cert = resolve(o.cert);
-  const key = resolve(o.key);
-  checkTargets([cert, key], o.force);
-  checkOptions(o);
-  return produce(cert, key, (work) =>
-    openssl([
-      'req', '-x509', ...NEW_KEY,
-      '-keyout', join(work, 'key.pem'), '-out', join(work, 'cert.pem'),
-      '-days', String(o.days), '-subj', `/CN=${o.commonName}`,
-      '-addext', 'basicConstraints=critical,CA:TRUE',
-      '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-    ]),
-  );
+  return selfSigned(o, ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign']);
 }
 
 /** A certificate signed by the CA, usable as TLS server and client (cluster_cert in pki mode). */
