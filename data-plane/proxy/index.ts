@@ -113,19 +113,63 @@ const DISCARD_BODY_MS = 5_000;
 const BODY_LIMIT_ERROR = Object.assign(new Error('request body larger than the limit'), { code: 'SB_BODY_LIMIT' });
 const CLIENT_GONE_ERROR = Object.assign(new Error('client closed the request'), { code: 'SB_CLIENT_GONE' });
 
-/** The request body on its way upstream, counted: past ctx.requestBodyLimit it stops and the proxy answers. */
+const WRITE_TIMEOUT_ERROR = Object.assign(new Error('upstream stopped accepting the request body'), { code: 'SB_WRITE_TIMEOUT' });
+/** A body with a Content-Length up to this is buffered before dispatch so a connection failure can be retried. */
+const REPLAYABLE_BODY_MAX = 64 * 1024;
+
+/**
+ * The request body on its way upstream, counted: past `limit` bytes it stops and the proxy answers
+ * ctx.requestBodyLimit's response. It also enforces service.write_timeout (nginx proxy_send_timeout):
+ * once undici reads it, data left unconsumed by the upstream for writeTimeout ms fails the request.
+ */
 class LimitedBody extends Transform {
   private seen = 0;
+  /** When a chunk last moved on towards the upstream (only kept while the write timeout is armed). */
+  private movedAt = 0;
+  private timer: NodeJS.Timeout | null = null;
   constructor(
     readonly ctx: ProxyRequest,
     readonly limit: number,
+    readonly writeTimeout: number,
   ) {
     super();
     this.on('error', ignoreStreamError);
+    // armed when undici starts reading (connected): the connect phase has its own timeout
+    if (writeTimeout > 0) this.once('resume', this.armWriteTimeout);
+  }
+
+  private armWriteTimeout(): void {
+    if (this.destroyed || this.readableEnded) return;
+    this.movedAt = Date.now();
+    this.timer = setTimeout(checkWriteTimeout, this.writeTimeout, this);
+    this.once('end', this.disarm);
+    this.once('close', this.disarm);
+  }
+
+  private disarm(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** Timer tick: fails the body when data has waited for the upstream for writeTimeout ms. */
+  checkWriteTimeout(): void {
+    this.timer = null;
+    if (this.destroyed || this.readableEnded) return;
+    const now = Date.now();
+    // data waiting in the readable buffer means the upstream (through undici) is not taking it;
+    // an empty buffer means the client is the slow side, which is not a write timeout
+    if (this.readableLength === 0) this.movedAt = now;
+    const idle = now - this.movedAt;
+    if (idle >= this.writeTimeout) {
+      this.ctx.proxy.requestWriteTimedOut(this.ctx, this);
+      return;
+    }
+    this.timer = setTimeout(checkWriteTimeout, this.writeTimeout - idle, this);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     if (this.ctx.bodyLimitExceeded) return cb();
+    if (this.timer !== null) this.movedAt = Date.now();
     this.seen += chunk.length;
     if (this.seen > this.limit) {
       cb();
@@ -136,12 +180,16 @@ class LimitedBody extends Transform {
   }
 }
 
+function checkWriteTimeout(body: LimitedBody): void {
+  body.checkWriteTimeout();
+}
+
 function cutUnfinishedBody(req: IncomingMessage): void {
   if (!req.complete) req.socket.destroy();
 }
 
 function isTimeout(code: string | undefined): boolean {
-  return code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'ETIMEDOUT';
+  return code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'ETIMEDOUT' || code === 'SB_WRITE_TIMEOUT';
 }
 
 function isConnectFailure(code: string | undefined): boolean {
@@ -180,6 +228,8 @@ class ProxyRequest implements RequestContext {
   upstreamUri = '';
   upstreamMethod: string;
   upstreamBody?: Buffer;
+  /** A small request body buffered by the proxy itself so connection failures can be retried. */
+  replayBody: Buffer | null = null;
   requestBodyLimit?: { bytes: number; response: PluginResponse } = undefined;
   startedAt: number;
   requestId: string;
@@ -220,6 +270,7 @@ class ProxyRequest implements RequestContext {
   lastChunk: Buffer | null = null;
   drainHooked = false;
   bodyLimitExceeded = false;
+  writeTimedOut = false;
   limitedBody: LimitedBody | null = null;
   /** The client sent `Expect: 100-continue` and no 100 went out yet (see continueBody). */
   awaitingContinue = false;
@@ -418,6 +469,15 @@ function hasRequestBody(req: IncomingMessage): boolean {
   if (h['transfer-encoding'] !== undefined) return true;
   const cl = h['content-length'];
   return cl !== undefined && cl !== '0';
+}
+
+/** A Content-Length body small enough to buffer for retries (and within a request-size limit, which streams). */
+function isSmallBody(ctx: ProxyRequest): boolean {
+  const h = ctx.req.headers;
+  if (h['transfer-encoding'] !== undefined) return false;
+  const n = Number(h['content-length']);
+  if (!(n <= REPLAYABLE_BODY_MAX)) return false;
+  return ctx.requestBodyLimit === undefined || n <= ctx.requestBodyLimit.bytes;
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -684,6 +744,20 @@ class ProxyImpl implements Proxy {
     if (ctx.upstreamBody === undefined && hasRequestBody(ctx.req)) {
       ctx.req.on('error', ignoreStreamError);
       ctx.continueBody();
+      if (ctx.triesLeft > 0 && isSmallBody(ctx)) {
+        readBody(ctx.req).then(
+          (b) => {
+            if (ctx.done) return;
+            ctx.replayBody = b;
+            ctx.upstreamStartedAt = Date.now();
+            this.dispatch(ctx);
+          },
+          () => {
+            if (!ctx.done) ctx.res.destroy(); // the client aborted its body
+          },
+        );
+        return;
+      }
     }
     ctx.upstreamStartedAt = Date.now();
     this.dispatch(ctx);
@@ -761,13 +835,12 @@ class ProxyImpl implements Proxy {
       // only plugins (which see the header object) set a buffered body
       body = ctx.upstreamBody;
       ctx.upstreamHeaders['content-length'] = String(ctx.upstreamBody.length);
+    } else if (ctx.replayBody !== null) {
+      body = ctx.replayBody;
     } else if (hasRequestBody(ctx.req)) {
       const limit = ctx.requestBodyLimit;
-      if (limit === undefined) body = ctx.req;
-      else {
-        body = ctx.limitedBody = new LimitedBody(ctx, limit.bytes);
-        ctx.req.pipe(body);
-      }
+      body = ctx.limitedBody = new LimitedBody(ctx, limit === undefined ? Infinity : limit.bytes, service.write_timeout ?? 60_000);
+      ctx.req.pipe(body);
     }
     ctx.abortUpstream = null;
     pool.dispatch(
@@ -808,12 +881,24 @@ class ProxyImpl implements Proxy {
     body.destroy(BODY_LIMIT_ERROR);
   }
 
+  /** The upstream took no request body data for service.write_timeout ms: abort, answer 504 (see upstreamFailed). */
+  requestWriteTimedOut(ctx: ProxyRequest, body: LimitedBody): void {
+    ctx.writeTimedOut = true;
+    const req = ctx.req;
+    req.unpipe(body);
+    req.resume();
+    setTimeout(cutUnfinishedBody, DISCARD_BODY_MS, req).unref();
+    const abort = ctx.abortUpstream;
+    if (abort !== null) abort(WRITE_TIMEOUT_ERROR);
+    body.destroy(WRITE_TIMEOUT_ERROR);
+  }
+
   upstreamFailed(ctx: ProxyRequest, err: Error & { code?: string }): void {
     if (ctx.bodyLimitExceeded) {
       ctx.release(); // not the upstream's fault: no health report, already answered
       return;
     }
-    const code = err.code;
+    const code = ctx.writeTimedOut ? 'SB_WRITE_TIMEOUT' : err.code;
     if (ctx.target !== null && ctx.balancer !== null) {
       ctx.balancer.report(ctx.target.id, { error: isTimeout(code) ? 'timeout' : 'tcp' });
     }
@@ -825,7 +910,7 @@ class ProxyImpl implements Proxy {
       ctx.res.destroy(err);
       return;
     }
-    const replayable = ctx.upstreamBody !== undefined || !hasRequestBody(ctx.req);
+    const replayable = ctx.upstreamBody !== undefined || ctx.replayBody !== null || !hasRequestBody(ctx.req);
     if (ctx.triesLeft > 0 && replayable && isConnectFailure(code)) {
       ctx.triesLeft--;
       this.dispatch(ctx);
