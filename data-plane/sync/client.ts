@@ -22,7 +22,7 @@ import {
   type SyncStatus,
 } from '../../shared/sync/protocol.js';
 import { VERSION } from '../proxy/version.js';
-import { loadCachedSnapshot, writeCachedSnapshot } from './cache.js';
+import { loadCachedSnapshot, writeCachedSnapshot, writeCachedSnapshotPayload } from './cache.js';
 import { clientSecurity } from './credentials.js';
 import { loadOrCreateNodeId } from './node-id.js';
 
@@ -138,7 +138,8 @@ export function startSyncClient(opts: SyncClientOptions): SyncClient {
   let work: Promise<void> = Promise.resolve();
   let queue: ControlPlaneMessage[] = [];
   let cacheWrite: Promise<void> = Promise.resolve();
-  let cacheNext: Snapshot | null = null;
+  /** The config to cache next, with the gzip'd payload it came in when it was a full snapshot (written as is). */
+  let cacheNext: { snapshot: Snapshot; gzPayload: Buffer | null } | null = null;
   let cacheTimer: NodeJS.Timeout | null = null;
   const received = { snapshots: 0, deltas: 0 };
 
@@ -283,7 +284,7 @@ export function startSyncClient(opts: SyncClientOptions): SyncClient {
     base = index;
     baseHash = hash;
     forceFull = false;
-    await applyAndReport(snapshot);
+    await applyAndReport(snapshot, m.compressed ? m.payload : null);
   }
 
   async function onDelta(m: DeltaMessage): Promise<void> {
@@ -309,7 +310,7 @@ export function startSyncClient(opts: SyncClientOptions): SyncClient {
     log.error({ sync_status: r.sync_status, reason: r.message }, 'sync: the control plane does not configure this data plane; keeping the current config');
   }
 
-  async function applyAndReport(snapshot: Snapshot): Promise<void> {
+  async function applyAndReport(snapshot: Snapshot, gzPayload: Buffer | null = null): Promise<void> {
     syncStatus = 'normal';
     const now = served();
     if (applied === null || now.hash !== snapshot.hash) {
@@ -326,12 +327,12 @@ export function startSyncClient(opts: SyncClientOptions): SyncClient {
     applied = { version: snapshot.version, hash: snapshot.hash };
     lastError = null;
     send({ applied: { version: snapshot.version, hash: snapshot.hash } });
-    if (useCache) persist(snapshot);
+    if (useCache) persist(snapshot, gzPayload);
   }
 
   /** Delayed and coalesced: at most one write in flight, and only of the newest config. */
-  function persist(snapshot: Snapshot): void {
-    cacheNext = snapshot;
+  function persist(snapshot: Snapshot, gzPayload: Buffer | null): void {
+    cacheNext = { snapshot, gzPayload };
     if (!cacheTimer) {
       cacheTimer = setTimeout(flushCache, cacheDelayMs);
       cacheTimer.unref();
@@ -343,11 +344,13 @@ export function startSyncClient(opts: SyncClientOptions): SyncClient {
     cacheTimer = null;
     if (!cacheNext) return;
     cacheWrite = cacheWrite.then(async () => {
-      const s = cacheNext;
+      const next = cacheNext;
       cacheNext = null;
-      if (!s) return;
+      if (!next) return;
+      const { snapshot: s, gzPayload } = next;
       try {
-        await writeCachedSnapshot(config.prefix, s);
+        if (gzPayload) await writeCachedSnapshotPayload(config.prefix, s.version, s.hash, gzPayload);
+        else await writeCachedSnapshot(config.prefix, s);
       } catch (err) {
         log.error({ err: (err as Error).message, prefix: config.prefix }, 'sync: config cache could not be written');
       }

@@ -66,8 +66,16 @@ export async function compress(json: string): Promise<Buffer> {
   return gzipAsync(Buffer.from(json, 'utf8'));
 }
 
+/** Output chunks at most this large are sized to the whole inflated payload. */
+const MAX_ONE_CHUNK = 64 * 1024 * 1024;
+
 async function inflate(payload: Buffer, compressed: boolean): Promise<string> {
-  return (compressed ? await gunzipAsync(payload) : payload).toString('utf8');
+  if (!compressed) return payload.toString('utf8');
+  // gzip's trailer holds the inflated size (mod 2^32): one output chunk of that size spares zlib
+  // collecting 16 KiB chunks and concatenating them into a second copy of the whole payload
+  const size = payload.length >= 18 ? payload.readUInt32LE(payload.length - 4) : 0;
+  const chunkSize = size >= 64 * 1024 && size < MAX_ONE_CHUNK ? size + 1 : undefined;
+  return (await gunzipAsync(payload, chunkSize ? { chunkSize } : {})).toString('utf8');
 }
 
 /** Snapshot payload → Snapshot (shape checked; the caller verifies the hash). */
