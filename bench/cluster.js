@@ -13,6 +13,7 @@
 // Environment: DPS (10), CHANGES (100), SCALE (10000), SCALE_CHANGES (20); SILVERBACK_PG_HOST/PORT/
 // USER/PASSWORD/DATABASE to use an existing, empty database, else an embedded PostgreSQL is started.
 // Targets: propagation p99 < 250 ms, DP apply < 1 s, DP RSS < 150 MB.
+import { followNode } from './lib/node-log.js';
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { Agent, createServer, request } from 'node:http';
@@ -103,36 +104,7 @@ async function startNode(role, env) {
     ...env,
   });
   const proc = spawn(process.execPath, [join(ROOT, 'bin', 'silverback.js'), 'start'], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  const node = { role, ports, prefix, proc, spawnedAt: performance.now(), applied: [], waiters: [], connectedAt: [], tail: '', exited: false };
-  let buffer = '';
-  proc.stdout.on('data', (d) => {
-    const now = performance.now();
-    buffer += d.toString();
-    let nl;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      node.tail = (node.tail + line + '\n').slice(-4000);
-      if (!line.startsWith('{')) continue;
-      let entry;
-      try {
-        entry = JSON.parse(line);
-      } catch {
-        continue;
-      }
-      if (entry.msg === 'configuration applied') {
-        node.applied.push({ version: entry.version, at: now, logTime: Date.parse(entry.time) });
-        node.waiters = node.waiters.filter((w) => (entry.version >= w.version ? (w.resolve(now), false) : true));
-      } else if (entry.msg === 'sync: connected to the control plane') {
-        node.connectedAt.push(Date.parse(entry.time));
-      }
-    }
-  });
-  proc.stderr.on('data', (d) => (node.tail = (node.tail + d.toString()).slice(-4000)));
-  node.exit = new Promise((r) => proc.once('exit', (code) => ((node.exited = true), r(code))));
-  node.appliedVersion = () => (node.applied.length ? node.applied[node.applied.length - 1].version : -1);
-  node.whenApplied = (version) =>
-    node.appliedVersion() >= version ? Promise.resolve(performance.now()) : new Promise((resolve) => node.waiters.push({ version, resolve }));
+  const node = Object.assign(followNode(proc), { role, ports, prefix, spawnedAt: performance.now() });
   node.stop = async () => {
     if (!node.exited) {
       proc.kill('SIGTERM');

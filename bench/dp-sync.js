@@ -6,6 +6,7 @@
 // the snapshot and after the changes (settled: SETTLE_MS later), CPU time (user+sys from /proc) per
 // change, and write → applied latency. Isolates what a DP costs from what the CP and the database cost.
 // Environment: DP_NODE_ARGS (node flags for the DPs, e.g. --cpu-prof), DPS (1), SCALE (10000), CHANGES (20), GAP_MS (300, pause between changes), SETTLE_MS (2000).
+import { followNode } from './lib/node-log.js';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
@@ -142,32 +143,7 @@ function startDp(n) {
   };
   const nodeArgs = (process.env.DP_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const proc = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin', 'silverback.js'), 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const node = { proc, status, prefix, applied: [], waiters: [], connectedAt: null, tail: '' };
-  let buffer = '';
-  proc.stdout.on('data', (d) => {
-    const at = performance.now();
-    buffer += d.toString();
-    let nl;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      node.tail = (node.tail + line + '\n').slice(-4000);
-      let e;
-      try {
-        e = JSON.parse(line);
-      } catch {
-        continue;
-      }
-      if (e.msg === 'configuration applied') {
-        node.applied.push({ version: e.version, at, logTime: Date.parse(e.time) });
-        node.waiters = node.waiters.filter((w) => (e.version >= w.version ? (w.resolve(at), false) : true));
-      } else if (e.msg === 'sync: connected to the control plane') node.connectedAt = Date.parse(e.time);
-    }
-  });
-  proc.stderr.on('data', (d) => (node.tail = (node.tail + d.toString()).slice(-4000)));
-  node.exit = new Promise((r) => proc.once('exit', r));
-  node.whenApplied = (version) =>
-    node.applied.some((a) => a.version >= version) ? Promise.resolve(performance.now()) : new Promise((resolve) => node.waiters.push({ version, resolve }));
+  const node = Object.assign(followNode(proc), { status, prefix });
   return node;
 }
 
@@ -179,7 +155,7 @@ try {
       throw new Error(`snapshot not applied:\n${dps[0].tail}`);
     }),
   ]);
-  const applyMs = dps.map((d) => d.applied[0].logTime - d.connectedAt);
+  const applyMs = dps.map((d) => d.applied[0].logTime - d.connectedAt[d.connectedAt.length - 1]);
   row('DP connect → snapshot applied (receive, verify, compile), p50 / max', `${ms(pct(applyMs, 50))} / ${ms(Math.max(...applyMs))}`);
   const cpuApplied = dps.map((d) => cpuMs(d.proc.pid));
   row('DP CPU time, spawn → snapshot applied (user+sys), p50 / max', `${ms(pct(cpuApplied, 50))} / ${ms(Math.max(...cpuApplied))}`);
