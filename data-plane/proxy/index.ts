@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
-import type { Snapshot, Row } from '../../shared/snapshot.js';
+import { emptySnapshot, type Snapshot, type Row } from '../../shared/snapshot.js';
 import { compileRuntime, type PluginRegistry, type Runtime } from '../runtime.js';
 import { handlers as defaultRegistry } from '../plugins/registry.js';
 import { normalizePath, type RouteMatch } from '../router/index.js';
@@ -527,8 +527,7 @@ class ProxyImpl implements Proxy {
     this.debugHeader = !!c.allow_debug_header;
     this.keepAliveTimeout = c.keepalive_timeout ?? 75_000;
     this.pools = new UpstreamPools();
-    const empty: Snapshot = { version: 0, hash: '00000000000000000000000000000000' } as Snapshot;
-    for (const k of ['ca_certificates', 'certificates', 'snis', 'services', 'routes', 'consumers', 'upstreams', 'targets', 'plugins']) (empty as any)[k] = [];
+    const empty = emptySnapshot();
     this.runtime = compileRuntime(empty, this.registry, { log: this.log as any });
     this.sniTable = buildSniTable(empty, () => {});
     this.onRequest = this.onRequest.bind(this);

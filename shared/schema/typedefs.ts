@@ -1,6 +1,7 @@
 // Reusable field declarations (Kong's typedefs.lua): ids, timestamps, tags, hosts, ports, paths, names.
 import { isIP } from 'node:net';
 import type { Field } from './types.js';
+import { UUID_RE } from './validate.js';
 
 export const id: Field = { type: 'string', uuid: true, auto: true };
 export const createdAt: Field = { type: 'integer', auto: true, timestamp: 'seconds' };
@@ -100,7 +101,7 @@ export function randomKey32(): string {
 }
 
 export function isUuid(v: unknown): boolean {
-  return typeof v === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v);
+  return typeof v === 'string' && UUID_RE.test(v);
 }
 
 export function validIpOrCidr(v: string): boolean {

@@ -201,7 +201,7 @@ export function validateRecord(fields: Fields, value: Record<string, any>, check
   return Object.keys(errs).length ? errs : undefined;
 }
 
-const quoteList = (names: string[]) => names.map((n) => `'${n}'`).join(', ');
+export const quoteList = (names: string[]) => names.map((n) => `'${n}'`).join(', ');
 
 function runEntityCheck(check: EntityCheck, v: Record<string, any>, errs: ErrorTree, entityErrs: string[]): void {
   if ('at_least_one_of' in check) {

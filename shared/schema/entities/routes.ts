@@ -1,5 +1,6 @@
 import * as t from '../typedefs.js';
 import type { EntitySchema, Field } from '../types.js';
+import { quoteList } from '../validate.js';
 
 const HTTPS_LIKE = ['grpcs', 'https', 'tls', 'tls_passthrough'];
 const STREAM = ['tcp', 'tls', 'udp'];
@@ -72,7 +73,6 @@ const ipPort: Field = {
 };
 
 const has = (v: unknown) => Array.isArray(v) ? v.length > 0 : v !== null && v !== undefined && (typeof v !== 'object' || Object.keys(v as object).length > 0);
-const list = (names: string[]) => names.map((n) => `'${n}'`).join(', ');
 
 export const routes: EntitySchema = {
   name: 'routes',
@@ -92,7 +92,7 @@ export const routes: EntitySchema = {
       custom: (ps: string[]) => {
         const groups = new Set(ps.map((p) => EXCLUSIVE_SUBSETS.findIndex((g) => g.includes(p))));
         if (groups.size > 1)
-          return `these sets are mutually exclusive: ${EXCLUSIVE_SUBSETS.map((g) => `(${list(g)})`).join(', ')}`;
+          return `these sets are mutually exclusive: ${EXCLUSIVE_SUBSETS.map((g) => `(${quoteList(g)})`).join(', ')}`;
         return undefined;
       },
     },
@@ -136,12 +136,12 @@ export const routes: EntitySchema = {
         const http = ['methods', 'hosts', 'headers', 'paths'];
         if (ps.includes('https') || ps.includes('grpcs')) {
           const f = [...http, 'snis'];
-          if (!f.some((n) => has(r[n]))) return `must set one of ${list(f)} when 'protocols' is 'https'`;
+          if (!f.some((n) => has(r[n]))) return `must set one of ${quoteList(f)} when 'protocols' is 'https'`;
         } else if (ps.includes('http') || ps.includes('grpc')) {
-          if (!http.some((n) => has(r[n]))) return `must set one of ${list(http)} when 'protocols' is 'http'`;
+          if (!http.some((n) => has(r[n]))) return `must set one of ${quoteList(http)} when 'protocols' is 'http'`;
         } else if (ps.some((p) => STREAM.includes(p) || p === 'tls_passthrough')) {
           const f = ['sources', 'destinations', 'snis'];
-          if (!f.some((n) => has(r[n]))) return `must set one of ${list(f)} when 'protocols' is 'tcp', 'tls' or 'udp'`;
+          if (!f.some((n) => has(r[n]))) return `must set one of ${quoteList(f)} when 'protocols' is 'tcp', 'tls' or 'udp'`;
         }
         return undefined;
       },
