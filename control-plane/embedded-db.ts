@@ -253,7 +253,10 @@ export function runningPostmaster(dataDir: string): { pid: number; port: number 
 }
 
 /** Asks the kernel for a free loopback port (bind to 0, close). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
+/** Ports handed out recently: the OS may return a just-closed ephemeral port again at once. */
+const handedOut: number[] = [];
+
+function probePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -263,6 +266,17 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
       server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
     });
   });
+}
+
+/** A free loopback port, never one this process handed out among its last 256 (callers bind it later). */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  for (;;) {
+    const port = await probePort(host);
+    if (handedOut.includes(port)) continue;
+    handedOut.push(port);
+    if (handedOut.length > 256) handedOut.shift();
+    return port;
+  }
 }
 
 async function ensureDatabase(c: { host: string; port: number; user: string; password: string; database: string }): Promise<void> {
