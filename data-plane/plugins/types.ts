@@ -22,6 +22,12 @@ export interface RequestContext {
   consumer: Row | null;
   credential: Row | null;
   authenticatedGroups?: string[];
+  /** Verified JWT set by the jwt plugin: later plugins (aws-lambda's requestContext.authorizer) read it. */
+  authenticatedJwt?: { token: string; header: Record<string, unknown>; claims: Record<string, unknown>; scopes: string[] };
+  /** Set by proxy-cache (X-Cache-Status value) for metrics and logs. */
+  cacheStatus?: 'Hit' | 'Miss' | 'Bypass' | 'Refresh';
+  /** Set by rate-limiting when it refused the request (for metrics and logs). */
+  rateLimited?: boolean;
   /** Request headers to send upstream (lower-case names). Plugins edit this, not req.headers. */
   upstreamHeaders: Record<string, string | string[]>;
   /** Path + query sent upstream; plugins may rewrite it. */
