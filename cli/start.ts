@@ -1,9 +1,11 @@
 // `silverback start`: runs the control plane and/or the data plane of this node's role, and stops
-// them on SIGTERM/SIGINT (exit 0).
+// them on SIGTERM/SIGINT (exit 0). However the node ends — a signal, a repeated signal, a fatal
+// error — the embedded PostgreSQL it started is stopped before the process exits.
 import type { Command } from 'commander';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/log.js';
 import { redactConfig } from '../shared/config.js';
+import { stopEmbeddedNow } from '../control-plane/embedded-db.js';
 import { preparePrefix } from './prefix.js';
 import type { CliDeps } from './context.js';
 
@@ -12,7 +14,8 @@ interface Running {
   stop(): Promise<void>;
 }
 
-const STOP_TIMEOUT_MS = 30_000;
+/** A second signal this soon after the first is the same stop delivered twice (npm forwarding a group signal). */
+const DUPLICATE_SIGNAL_MS = 1000;
 
 export function registerStartCommand(program: Command, deps: CliDeps): void {
   program
@@ -30,17 +33,25 @@ export function registerStartCommand(program: Command, deps: CliDeps): void {
 
 export async function runNode(config: Config, log: Logger, version: string): Promise<void> {
   const running: Running[] = [];
-  let stopping = false;
+  let stopping: { at: number } | null = null;
+  let starting: Promise<void> = Promise.resolve();
+  const stopTimeoutMs = config.drain_grace_period + config.drain_timeout + 20_000;
+
+  const exitNow = (code: number): never => {
+    stopEmbeddedNow();
+    process.exit(code);
+  };
 
   const stopAll = async (reason: string, exitCode: number) => {
     if (stopping) return;
-    stopping = true;
+    stopping = { at: Date.now() };
     log.info({ reason }, 'stopping');
     const timer = setTimeout(() => {
-      log.error({ timeout_ms: STOP_TIMEOUT_MS }, 'graceful stop timed out; exiting');
-      process.exit(1);
-    }, STOP_TIMEOUT_MS);
+      log.error({ timeout_ms: stopTimeoutMs }, 'graceful stop timed out; exiting');
+      exitNow(1);
+    }, stopTimeoutMs);
     timer.unref();
+    await starting.catch(() => {}); // a part still starting (e.g. its database) is stopped too, once it is up
     // Data plane first (drains client traffic), then the control plane (and its database).
     for (const part of running.reverse()) {
       try {
@@ -52,37 +63,50 @@ export async function runNode(config: Config, log: Logger, version: string): Pro
     }
     clearTimeout(timer);
     log.info('stopped');
-    process.exit(exitCode);
+    exitNow(exitCode);
   };
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
-      if (stopping) {
-        log.warn({ signal }, 'second signal: exiting now');
-        process.exit(1);
-      }
-      void stopAll(signal, 0);
+      if (!stopping) return void stopAll(signal, 0);
+      if (Date.now() - stopping.at < DUPLICATE_SIGNAL_MS) return; // the same stop, delivered twice
+      log.warn({ signal }, 'second signal: exiting now');
+      exitNow(1);
     });
   }
+  process.on('exit', stopEmbeddedNow);
+  const fatal = (err: unknown) => {
+    log.fatal({ err }, 'fatal error');
+    if (stopping) exitNow(1);
+    void stopAll('fatal error', 1);
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
 
   log.info({ version, config: redactConfig(config) }, 'starting silverback');
+  starting = startParts(config, log, running, () => stopping !== null);
   try {
-    if (config.role !== 'data_plane') {
-      const cp = await import('../control-plane/index.js');
-      const handle = await cp.start(config, log.child({ component: 'control-plane' }));
-      running.push({ name: 'control-plane', stop: () => handle.stop() });
-    }
-    if (stopping) return;
-    if (config.role !== 'control_plane') {
-      const dp = await import('../data-plane/index.js');
-      const handle = await dp.start(config, log.child({ component: 'data-plane' }));
-      running.push({ name: 'data-plane', stop: () => handle.stop() });
-    }
+    await starting;
   } catch (err) {
+    starting = Promise.resolve();
     log.fatal({ err }, 'start failed');
     process.stderr.write(`Error: start failed: ${(err as Error).message}\n`);
     await stopAll('start failed', 1);
     return;
   }
   if (!stopping) log.info('silverback started');
+}
+
+async function startParts(config: Config, log: Logger, running: Running[], stopping: () => boolean): Promise<void> {
+  if (config.role !== 'data_plane') {
+    const cp = await import('../control-plane/index.js');
+    const handle = await cp.start(config, log.child({ component: 'control-plane' }));
+    running.push({ name: 'control-plane', stop: () => handle.stop() });
+  }
+  if (stopping()) return;
+  if (config.role !== 'control_plane') {
+    const dp = await import('../data-plane/index.js');
+    const handle = await dp.start(config, log.child({ component: 'data-plane' }));
+    running.push({ name: 'data-plane', stop: () => handle.stop() });
+  }
 }

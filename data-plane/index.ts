@@ -55,12 +55,13 @@ export async function start(config: Config, log: Logger): Promise<{ stop(): Prom
 
   return {
     async stop() {
-      // not ready first, so the load balancer stops sending; meanwhile every response closes its connection
+      // Not ready first; with a grace period, keep serving (every response closing its connection)
+      // so a load balancer moves away before the listeners close.
       draining = true;
       proxy.beginDrain();
-      await new Promise((r) => setTimeout(r, config.drain_grace_period));
+      if (config.drain_grace_period > 0) await new Promise((r) => setTimeout(r, config.drain_grace_period));
+      await proxy.close(config.drain_timeout);
       await source.close();
-      await proxy.close();
       await status?.close();
     },
   };

@@ -47,6 +47,7 @@ export interface Config {
   node_id: string | null;
   keepalive_timeout: number;
   drain_grace_period: number;
+  drain_timeout: number;
   upstream_keepalive_pool_size: number;
 }
 
@@ -136,10 +137,17 @@ export const SETTINGS: Record<SettingName, SettingSpec> = {
   keepalive_timeout: { type: 'number', default: 75000, integer: true, min: 0, doc: 'Client keep-alive timeout in ms (above an ALB idle timeout).' },
   drain_grace_period: {
     type: 'number',
-    default: 5000,
+    default: 0,
     integer: true,
     min: 0,
-    doc: 'On SIGTERM a data plane reports not ready and keeps serving (with Connection: close) this many ms before closing its listeners, so the load balancer stops sending first.',
+    doc: 'On SIGTERM a data plane reports not ready and keeps serving (with Connection: close) this many ms before it stops accepting, so a load balancer stops sending first (e.g. 5000 behind an ALB).',
+  },
+  drain_timeout: {
+    type: 'number',
+    default: 10000,
+    integer: true,
+    min: 0,
+    doc: 'On SIGTERM, how long requests in flight may take to finish once the listeners are closed; the rest are cut.',
   },
   upstream_keepalive_pool_size: { type: 'number', default: 128, integer: true, min: 0, doc: 'Idle upstream connections kept per host.' },
 };

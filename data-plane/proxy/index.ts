@@ -79,7 +79,8 @@ export interface Proxy {
   /** The first listener's server (the others are in `servers`). */
   readonly server: http.Server | https.Server | null;
   readonly servers: (http.Server | https.Server)[];
-  close(): Promise<void>;
+  /** Close the listeners and idle connections now; in-flight requests get up to `drainTimeoutMs`. */
+  close(drainTimeoutMs?: number): Promise<void>;
 }
 
 const MSG_NO_ROUTE = 'no Route matched with those values';
@@ -594,9 +595,11 @@ class ProxyImpl implements Proxy {
     this.draining = true;
   }
 
-  async close(): Promise<void> {
+  async close(drainTimeoutMs = 0): Promise<void> {
     this.draining = true;
-    await Promise.all(
+    // Stop accepting and drop idle keep-alive connections at once; requests in flight finish (their
+    // responses carry Connection: close) until the drain timeout cuts what is left.
+    const closed = Promise.all(
       this.servers.map(
         (s) =>
           new Promise<void>((resolve) => {
@@ -605,6 +608,9 @@ class ProxyImpl implements Proxy {
           }),
       ),
     );
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, drainTimeoutMs)))]);
+    clearTimeout(timer);
     for (const s of this.sockets) s.destroy();
     this.runtime.close();
     await this.pools.close();

@@ -67,6 +67,10 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<{ se
   return {
     server,
     url: `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`,
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections(); // status probes hold keep-alive sockets; nothing here is worth waiting for
+      }),
   };
 }

@@ -2,10 +2,11 @@
 // rebuilds dist/ when it is older than the sources (tests spawn `node bin/silverback.js`), and
 // hands the coordinates to test files through vitest's provide/inject.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, chmodSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { ensureBuilt } from '../../bin/build.js';
 import { freePort, initCluster, postgresUserIds, startCluster, stopCluster } from '../../control-plane/embedded-db.js';
 
 export interface ProvidedPostgres {
@@ -38,7 +39,7 @@ declare module 'vitest' {
 const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  buildIfStale();
+  ensureBuilt(); // tests spawn `node bin/silverback.js`, which runs dist/
   const work = mkdtempSync(join(tmpdir(), 'sb-test-'));
   chmodSync(work, 0o755);
   const cleanups: Array<() => Promise<void> | void> = [() => rmSync(work, { recursive: true, force: true })];
@@ -187,67 +188,3 @@ export async function stopRedisByPidFile(pidFile: string): Promise<void> {
   }
 }
 
-const SOURCE_DIRS = ['shared', 'control-plane', 'data-plane', 'cli', 'proto'];
-
-/** Runs tsc when dist/ is missing or older than any source; a lock keeps concurrent runs from racing. */
-function buildIfStale(): void {
-  const stamp = join(ROOT, 'dist', '.build-stamp');
-  const built = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
-  const newest = Math.max(
-    ...SOURCE_DIRS.map((d) => newestMtime(join(ROOT, d))),
-    newestMtime(join(ROOT, 'tsconfig.json')),
-    newestMtime(join(ROOT, 'package.json')),
-  );
-  if (built >= newest) return;
-  const lock = join(tmpdir(), `silverback-build-${Buffer.from(ROOT).toString('hex').slice(-24)}.lock`);
-  const fd = acquireLock(lock);
-  try {
-    if (existsSync(stamp) && statSync(stamp).mtimeMs >= newest) return; // built by a concurrent run
-    const started = Date.now();
-    const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
-    const result = spawnSync(tsc, ['-p', 'tsconfig.json'], { cwd: ROOT, encoding: 'utf8' });
-    if (result.status !== 0) {
-      // tsc still emits; tests of working modules can run. Show why the build is not clean.
-      console.warn(`[global-setup] tsc reported errors (dist/ emitted anyway):\n${(result.stdout + result.stderr).trim()}`);
-    }
-    if (existsSync(join(ROOT, 'dist'))) {
-      writeFileSync(stamp, '');
-      utimesSync(stamp, new Date(started), new Date(started));
-    }
-  } finally {
-    if (fd !== null) {
-      closeSync(fd);
-      rmSync(lock, { force: true });
-    }
-  }
-}
-
-function acquireLock(lock: string): number | null {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    try {
-      return openSync(lock, 'wx');
-    } catch {
-      try {
-        if (Date.now() - statSync(lock).mtimeMs > 120_000) rmSync(lock, { force: true });
-      } catch {
-        /* released meanwhile */
-      }
-      if (Date.now() > deadline) return null;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
-    }
-  }
-}
-
-function newestMtime(path: string): number {
-  let st;
-  try {
-    st = statSync(path);
-  } catch {
-    return 0;
-  }
-  if (!st.isDirectory()) return st.mtimeMs;
-  let newest = st.mtimeMs;
-  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, entry)));
-  return newest;
-}

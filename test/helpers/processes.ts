@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { embeddedBinDir, freePort, runningPostmaster, stopCluster } from '../../control-plane/embedded-db.js';
+import { embeddedBinDir, embeddedDataDir, freePort, runningPostmaster, stopCluster } from '../../control-plane/embedded-db.js';
 import { generateClusterCert } from '../../cli/cert.js';
 
 export { freePort };
@@ -303,7 +303,7 @@ function tcpAnswers(port: number): Promise<boolean> {
 }
 
 async function stopOrphanedEmbeddedPostgres(prefix: string): Promise<void> {
-  const dataDir = join(prefix, 'postgres', 'data');
+  const dataDir = embeddedDataDir(prefix);
   if (!runningPostmaster(dataDir)) return;
   try {
     await stopCluster({ binDir: await embeddedBinDir(), dataDir, mode: 'immediate' });
