@@ -154,7 +154,7 @@ export const SETTINGS: Record<SettingName, SettingSpec> = {
 
 export const ENV_PREFIX = 'SILVERBACK_';
 /** Env vars with the prefix that are not settings. */
-const ENV_NOT_SETTINGS = new Set(['SILVERBACK_CONF']);
+const ENV_NOT_SETTINGS = new Set(['SILVERBACK_CONF', 'SILVERBACK_SYSTEM_STATE_DIR']);
 // Kubernetes injects service links for a Service named "silverback" (SILVERBACK_SERVICE_HOST,
 // SILVERBACK_PORT_8000_TCP, ...): they are not typos of settings, so they must not stop the start.
 const KUBERNETES_SERVICE_LINK = /^SILVERBACK_(SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$/;

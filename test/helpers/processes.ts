@@ -2,12 +2,13 @@
 // ports with a temporary prefix, and waits until their listeners answer.
 import { afterAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { embeddedBinDir, embeddedDataDir, freePort, runningPostmaster, stopCluster } from '../../control-plane/embedded-db.js';
+import { embeddedClusterRoot } from '../../control-plane/embedded-runtime.js';
 import { generateClusterCert } from '../../cli/cert.js';
 
 export { freePort };
@@ -28,6 +29,10 @@ export interface StartOptions {
   prefix?: string;
   /** Point the control plane at this database (e.g. from createTestDatabase()); otherwise `database` stays as configured (embedded). */
   database?: { env: Record<string, string> };
+  /** Run this instead of `node bin/silverback.js start <args>` (e.g. ['npm', 'start']). */
+  command?: string[];
+  /** Start in a process group of its own (signals can then go to the whole group, as systemd sends them). */
+  detached?: boolean;
   /** Which listeners must answer before the promise resolves (default: those of the role). */
   waitFor?: Listener[];
   timeoutMs?: number;
@@ -49,6 +54,10 @@ export interface SilverbackProcess {
   logLines(): Array<Record<string, unknown>>;
   /** Sends the signal (SIGTERM by default) and waits for exit; returns the exit code (or signal). */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | string | null>;
+  /** Sends a signal without waiting: to the process, or to its whole process group (needs `detached`). */
+  signal(signal: NodeJS.Signals, group?: boolean): void;
+  /** Waits for the exit (up to timeoutMs): the exit code, or the signal name; null if still running. */
+  waitExit(timeoutMs?: number): Promise<number | string | null>;
   /** SIGKILL and wait. Leaves the prefix in place (restart tests reuse it). */
   kill(): Promise<void>;
   exited(): boolean;
@@ -66,11 +75,21 @@ afterAll(async () => {
 export async function cleanupSilverbacks(): Promise<void> {
   await Promise.all([...started].map((p) => (p.exited() ? undefined : p.kill())));
   started.clear();
-  for (const prefix of createdPrefixes) {
-    await stopOrphanedEmbeddedPostgres(prefix);
-    rmSync(prefix, { recursive: true, force: true });
-  }
+  for (const prefix of createdPrefixes) await removePrefix(prefix);
   createdPrefixes.clear();
+}
+
+/** Stops an embedded PostgreSQL left running under `prefix`, then removes the prefix and its cluster. */
+export async function removePrefix(prefix: string): Promise<void> {
+  await stopOrphanedEmbeddedPostgres(prefix);
+  let cluster: string | null = null;
+  try {
+    cluster = embeddedClusterRoot(prefix);
+  } catch {
+    /* prefix already gone */
+  }
+  rmSync(prefix, { recursive: true, force: true });
+  if (cluster && !cluster.startsWith(prefix)) rmSync(cluster, { recursive: true, force: true });
 }
 
 const DEFAULT_WAIT: Record<RoleName, Listener[]> = {
@@ -102,24 +121,23 @@ export async function startSilverback(options: StartOptions = {}): Promise<Silve
   }
   let prefix = options.prefix;
   if (!prefix) {
-    prefix = mkdtempSync(join(tmpdir(), 'sb-node-'));
-    chmodSync(prefix, 0o755); // the embedded PostgreSQL runs as `postgres` when we are root
+    prefix = mkdtempSync(join(tmpdir(), 'sb-node-')); // 0700, as a user's own folder is
     createdPrefixes.add(prefix);
   }
   env.SILVERBACK_PREFIX = prefix;
   env.SILVERBACK_LOG_LEVEL = 'info';
-  // tests stop nodes often: no load balancer to wait for unless a test asks for one
-  env.SILVERBACK_DRAIN_GRACE_PERIOD = '100';
   Object.assign(env, options.database?.env ?? {});
   for (const [k, v] of Object.entries(userEnv)) {
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
 
-  const proc = spawn(process.execPath, [BIN, 'start', ...(options.args ?? [])], {
+  const [cmd, ...cmdArgs] = options.command ?? [process.execPath, BIN, 'start', ...(options.args ?? [])];
+  const proc = spawn(cmd!, cmdArgs, {
     cwd: options.cwd ?? ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   });
   let output = '';
   const append = (d: Buffer) => {
@@ -130,7 +148,9 @@ export async function startSilverback(options: StartOptions = {}): Promise<Silve
   proc.stderr!.on('data', append);
   let exitInfo: { code: number | null; signal: string | null } | null = null;
   const exitPromise = new Promise<void>((res) =>
-    proc.once('exit', (code, signal) => {
+    // 'close', not 'exit': also waits for whatever it started that still writes to its output
+    // (the node under `npm start`)
+    proc.once('close', (code, signal) => {
       exitInfo = { code, signal };
       res();
     }),
@@ -176,15 +196,26 @@ export async function startSilverback(options: StartOptions = {}): Promise<Silve
       started.delete(handle);
       const info = exitInfo as unknown as { code: number | null; signal: string | null };
       if (createdPrefixes.has(prefix!)) {
-        await stopOrphanedEmbeddedPostgres(prefix!);
-        rmSync(prefix!, { recursive: true, force: true });
+        await removePrefix(prefix!);
         createdPrefixes.delete(prefix!);
       }
       return info.code ?? info.signal;
     },
+    signal(signal: NodeJS.Signals, group = false) {
+      if (exitInfo !== null) return;
+      if (group) process.kill(-proc.pid!, signal);
+      else proc.kill(signal);
+    },
+    async waitExit(timeoutMs = 20_000) {
+      if (!(await waitForExit(timeoutMs))) return null;
+      started.delete(handle);
+      const info = exitInfo as unknown as { code: number | null; signal: string | null };
+      return info.code ?? info.signal;
+    },
     async kill() {
       if (exitInfo === null) {
-        proc.kill('SIGKILL');
+        if (options.detached) process.kill(-proc.pid!, 'SIGKILL');
+        else proc.kill('SIGKILL');
         await exitPromise;
       }
     },

@@ -1,15 +1,15 @@
 // `silverback start` with nothing configured: the embedded PostgreSQL is created, migrated and
 // served; a restart on the same prefix keeps the data.
-import { mkdtempSync, chmodSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startSilverback } from '../helpers/processes.js';
+import { removePrefix, startSilverback } from '../helpers/processes.js';
 
+// 0700 like a user's own folder: as root the embedded server runs as `postgres`, who cannot enter it
 const prefix = mkdtempSync(join(tmpdir(), 'sb-embedded-start-'));
-chmodSync(prefix, 0o755); // the embedded server runs as `postgres` when tests run as root
 
-afterAll(() => rmSync(prefix, { recursive: true, force: true }));
+afterAll(() => removePrefix(prefix));
 
 describe('embedded database start', () => {
   it('creates, migrates and serves, and keeps the data across a restart', async () => {
