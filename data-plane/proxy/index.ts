@@ -319,6 +319,15 @@ class ProxyRequest implements RequestContext {
     this.path = normalizePath(this.rawPath);
   }
 
+  /** Router input: every header line as received (a repeated header matches on any of its lines). */
+  get rawHeaders(): string[] {
+    return this.req.rawHeaders;
+  }
+  /** Router input: the port this request came in on (Kong's net.dst.port when Host has no port). */
+  get localPort(): number | undefined {
+    return this.req.socket.localPort;
+  }
+
   get responseHeaders(): Record<string, string | string[] | null> {
     return (this._responseHeaders ??= {});
   }

@@ -20,6 +20,14 @@ export interface RouterInput {
   /** Host header as sent (may carry a port); '' when absent. */
   host: string;
   headers: IncomingHttpHeaders;
+  /**
+   * The request's header lines as node received them (name, value, name, value…). When present, header
+   * conditions read every line of a repeated header from it (node's `headers` keeps only the first line of
+   * some headers and joins the others with ", ").
+   */
+  rawHeaders?: string[];
+  /** Port the request arrived on: a route host's `:port` is compared with it when the Host header has none. */
+  localPort?: number;
   /** TLS server name, null on plain HTTP. */
   sni?: string | null;
 }
@@ -152,17 +160,24 @@ function headerValueMatches(rule: HeaderRule, value: string): boolean {
   return false;
 }
 
-function matchHeaders(rules: HeaderRule[], headers: IncomingHttpHeaders): boolean {
+/** Kong's `any(lower(http.headers.<name>)) == value`: true when one line of the header matches. */
+function matchHeaders(rules: HeaderRule[], input: RouterInput): boolean {
+  const raw = input.rawHeaders;
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i];
-    const v = headers[rule.name];
-    if (v === undefined) return false;
-    if (Array.isArray(v)) {
-      if (!v.some((x) => headerValueMatches(rule, x))) return false;
-    } else if (!headerValueMatches(rule, v)) {
-      // node joins repeated headers with ", ": Kong sees them as separate values
-      if (v.indexOf(',') < 0 || !v.split(',').some((x) => headerValueMatches(rule, x.trim()))) return false;
+    let hit = false;
+    if (raw !== undefined) {
+      const len = rule.name.length;
+      for (let j = 0; j < raw.length && !hit; j += 2) {
+        const n = raw[j];
+        if (n.length === len && (n === rule.name || n.toLowerCase() === rule.name)) hit = headerValueMatches(rule, raw[j + 1]);
+      }
+    } else {
+      const v = input.headers[rule.name];
+      if (Array.isArray(v)) hit = v.some((x) => headerValueMatches(rule, x));
+      else if (v !== undefined) hit = headerValueMatches(rule, v);
     }
+    if (!hit) return false;
   }
   return true;
 }
@@ -184,7 +199,7 @@ function matchNonPath(c: Candidate, input: RouterInput): boolean {
     const sni = input.sni;
     if (!sni || !c.snis.includes(sni.toLowerCase())) return false;
   }
-  if (c.headers !== null && !matchHeaders(c.headers, input.headers)) return false;
+  if (c.headers !== null && !matchHeaders(c.headers, input)) return false;
   return true;
 }
 
@@ -375,6 +390,8 @@ export function compileRouter(routes: Row[], services: Row[]): Router {
     bestPrefix = null;
     if (hasExact || hasSuffix || hasPrefix) {
       splitHost(input.host || '');
+      // Kong's net.dst.port: the Host header's port, else the port the request came in on
+      if (reqPort === 0 && input.localPort !== undefined) reqPort = input.localPort;
       if (hasExact) {
         const idx = exact.get(reqHost);
         if (idx !== undefined) searchIndex(idx, input);
