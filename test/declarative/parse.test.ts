@@ -152,7 +152,7 @@ describe('parseDeclarative: normalized snapshot', () => {
     expect(s.plugins.find((p) => p.name === 'cors')).toMatchObject({ service: { id: svc.id }, route: null, consumer: null });
     expect(s.plugins.find((p) => p.consumer?.id === bob.id)).toMatchObject({ name: 'request-termination', config: { status_code: 503 } });
     expect(s.plugins.find((p) => p.name === 'correlation-id')).toMatchObject({ service: null, route: null, consumer: null });
-    expect(s.keyauth_credentials).toEqual([{ id: s.keyauth_credentials[0].id, created_at: 0, consumer: { id: bob.id }, key: 'bob-key', tags: null }]);
+    expect(s.keyauth_credentials).toEqual([{ id: s.keyauth_credentials[0].id, created_at: 0, consumer: { id: bob.id }, key: 'bob-key', tags: null, expires_at: null }]);
     expect(s.acls[0]).toMatchObject({ group: 'admins', consumer: { id: bob.id } });
     expect(s.jwt_secrets[0]).toMatchObject({ key: 'bob-iss', secret: 's3cr3t', algorithm: 'HS256', rsa_public_key: null, consumer: { id: bob.id } });
     const up = s.upstreams[0];

@@ -220,6 +220,12 @@ describe('consumers, credentials and plugins', () => {
     const ka = await store.dao.insert('keyauth_credentials', { consumer: { id: c.id }, key: 'secret-key' });
     expect(ka).toMatchObject({ key: 'secret-key', consumer: { id: c.id } });
     expect((await store.dao.select('keyauth_credentials', 'secret-key', { consumer: c.id }))?.id).toBe(ka.id);
+    // a ttl is echoed and stored as the expiry the data planes enforce
+    const temp = await store.dao.insert('keyauth_credentials', { consumer: { id: c.id }, key: 'temp-key', ttl: 3600 });
+    expect(temp.ttl).toBe(3600);
+    const stored = await store.dao.select('keyauth_credentials', 'temp-key');
+    expect(stored?.expires_at).toBeGreaterThan(Date.now() / 1000 + 3590);
+    expect((await store.dao.exportSnapshot()).keyauth_credentials.find((k) => k.id === temp.id)?.expires_at).toBe(stored?.expires_at);
     const ba = await store.dao.insert('basicauth_credentials', { consumer: { id: c.id }, username: 'alice', password: 'pw' });
     expect(ba.password).toMatch(/^[0-9a-f]{40}$/);
     const acl = await store.dao.insert('acls', { consumer: { id: c.id }, group: 'admins' });

@@ -107,7 +107,7 @@ describe('migrations', () => {
     ]);
     expect(loser.lines).toEqual(['Database is already up-to-date']);
     const rows = await db.pool.query('SELECT name FROM schema_migrations ORDER BY name');
-    expect(rows.rows.map((r) => r.name)).toEqual(migrations.map((m) => m.name));
+    expect(rows.rows.map((r) => r.name)).toEqual(migrations.map((m) => m.name).sort());
   });
 
   it('reset drops everything; a second reset has nothing to do', async () => {

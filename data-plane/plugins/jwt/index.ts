@@ -5,7 +5,7 @@ import type { Row } from '../../../shared/snapshot.js';
 import type { PluginHandler, PluginResponse, RequestContext, SnapshotIndex } from '../types.js';
 import { checkMaximumExpiration, decodeToken, retrieveTokens, verifyRegisteredClaims } from './token.js';
 import { secretsByKey, verificationKey, verifySignature, type SecretsByKey } from './secrets.js';
-import { setConsumer } from './consumer.js';
+import { consumerLookup, orAnonymous, setConsumer, type ConsumerLookup } from '../auth/consumer.js';
 
 export interface JwtConfig {
   uri_param_names: string[] | null;
@@ -20,21 +20,11 @@ export interface JwtConfig {
   realm: string | null;
 }
 
-interface JwtState {
+interface JwtState extends ConsumerLookup {
   secrets: SecretsByKey;
-  consumersById: ReadonlyMap<string, Row>;
-  consumersByUsername: ReadonlyMap<string, Row>;
   /** WWW-Authenticate without and with `error="invalid_token"`. */
   challenge: string;
   challengeInvalid: string;
-}
-
-function consumersByUsername(index: SnapshotIndex): ReadonlyMap<string, Row> {
-  return index.memo('consumers.by_username', (snapshot) => {
-    const m = new Map<string, Row>();
-    for (const c of snapshot.consumers ?? []) if (typeof c.username === 'string') m.set(c.username, c);
-    return m;
-  });
 }
 
 function unauthorized(body: unknown, challenge: string): PluginResponse {
@@ -97,8 +87,7 @@ export const jwt: PluginHandler<JwtConfig> = {
     const realm = conf.realm;
     return {
       secrets: secretsByKey(index),
-      consumersById: index.consumersById,
-      consumersByUsername: consumersByUsername(index),
+      ...consumerLookup(index),
       challenge: realm != null ? `Bearer realm="${realm}"` : 'Bearer',
       challengeInvalid: realm != null ? `Bearer realm="${realm}", error="invalid_token"` : 'Bearer error="invalid_token"',
     };
@@ -109,16 +98,7 @@ export const jwt: PluginHandler<JwtConfig> = {
     // Logical OR with another auth plugin that already identified a credential.
     if (conf.anonymous && ctx.credential) return undefined;
 
-    const failure = await authenticate(ctx, conf, st);
-    if (failure === undefined) return undefined;
-    if (!conf.anonymous) return failure;
-
-    const anon = st.consumersById.get(conf.anonymous) ?? st.consumersByUsername.get(conf.anonymous);
-    if (anon === undefined) {
-      return { status: 500, body: { message: `anonymous consumer ${conf.anonymous} is configured but doesn't exist`, request_id: ctx.requestId } };
-    }
-    setConsumer(ctx, anon, null);
-    return undefined;
+    return orAnonymous(ctx, conf.anonymous, await authenticate(ctx, conf, st), st);
   },
 };
 

@@ -53,6 +53,14 @@ export const keyauth_credentials: EntitySchema = {
     key: { type: 'string', required: true, unique: true, generate: 'key32', secret: true },
     ttl: { type: 'integer', transient: true, between: [0, 100000000] },
     tags: t.tags,
+    /** When a key given a `ttl` stops working (epoch seconds; null = never): data planes enforce it. */
+    expires_at: { type: 'integer' },
+  },
+  // ttl (seconds from this write, 0 = none) is turned into a stored expiry the snapshot carries;
+  // a write without ttl keeps the expiry the credential had.
+  transform: (row) => {
+    if (typeof row.ttl !== 'number') return row;
+    return { ...row, expires_at: row.ttl > 0 ? Math.floor(Date.now() / 1000) + row.ttl : null };
   },
 };
 
