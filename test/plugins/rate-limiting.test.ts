@@ -2,27 +2,10 @@
 // Kong's headers and 429 body, limit_by ip/header/path/service, hidden headers, custom error,
 // and the sliding window that has no 2× burst at a window edge.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gateway, pluginRow, request, route, type Gateway, type Res } from './helpers.js';
+import { gateway, pluginRow, request, route, type Gateway } from './helpers.js';
 import { service } from '../proxy/fixtures.js';
+import { at, awayFromEdge, burst, count } from './rate-limiting-helpers.js';
 
-/** Runs `n` requests at once. */
-export function burst(n: number, send: (i: number) => Promise<Res>): Promise<Res[]> {
-  return Promise.all(Array.from({ length: n }, (_, i) => send(i)));
-}
-
-/** Waits until at least `needMs` remain in the current window of `periodMs` (tests never straddle an edge). */
-export async function awayFromEdge(periodMs: number, needMs: number): Promise<void> {
-  const left = periodMs - (Date.now() % periodMs);
-  if (left < needMs) await new Promise((r) => setTimeout(r, left + 20));
-}
-
-/** Waits until the current window of `periodMs` is `atMs` old. */
-async function at(periodMs: number, atMs: number): Promise<void> {
-  const into = Date.now() % periodMs;
-  await new Promise((r) => setTimeout(r, into <= atMs ? atMs - into : periodMs - into + atMs));
-}
-
-const count = (rs: Res[], status: number) => rs.filter((r) => r.status === status).length;
 
 describe('rate-limiting (local policy)', () => {
   let gw: Gateway;
