@@ -7,6 +7,7 @@ import { cors } from './cors/index.js';
 import { ipRestriction } from './ip-restriction/index.js';
 import { jwt } from './jwt/index.js';
 import { keyAuth } from './key-auth/index.js';
+import { rateLimiting } from './rate-limiting/index.js';
 import { requestSizeLimiting } from './request-size-limiting/index.js';
 import { requestTermination } from './request-termination/index.js';
 import { requestTransformer } from './request-transformer/index.js';
@@ -19,6 +20,7 @@ export const handlers: Record<string, PluginHandler> = {
   'ip-restriction': ipRestriction,
   jwt,
   'key-auth': keyAuth,
+  'rate-limiting': rateLimiting,
   'request-size-limiting': requestSizeLimiting,
   'request-termination': requestTermination,
   'request-transformer': requestTransformer,

@@ -7,6 +7,7 @@ import { cors } from './cors.js';
 import { ipRestriction } from './ip-restriction.js';
 import { jwt } from './jwt.js';
 import { keyAuth } from './key-auth.js';
+import { rateLimiting } from './rate-limiting.js';
 import { requestSizeLimiting } from './request-size-limiting.js';
 import { requestTermination } from './request-termination.js';
 import { requestTransformer } from './request-transformer.js';
@@ -19,6 +20,7 @@ const schemas: PluginSchema[] = [
   ipRestriction,
   jwt,
   keyAuth,
+  rateLimiting,
   requestSizeLimiting,
   requestTermination,
   requestTransformer,

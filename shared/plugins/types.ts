@@ -14,6 +14,11 @@ export interface PluginSchema {
   config: Fields;
   config_checks?: EntityCheck[];
   /**
+   * Kong's shorthand_fields: input-only config keys (deprecated names) turned into real config
+   * values before validation, e.g. rate-limiting's `redis_host` → `{ redis: { host } }` (deep-merged).
+   */
+  shorthands?: Record<string, (value: unknown) => Record<string, unknown>>;
+  /**
    * Checks over the whole plugin row, reported where Kong reports a plugin schema's own
    * entity_checks and config custom_validator: a string lands in the top-level `@entity`
    * ('config.allow' style names), `{field: 'config', message}` becomes the config field's error.

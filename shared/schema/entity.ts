@@ -46,8 +46,8 @@ function finish(schema: EntitySchema, row: Row, op: 'insert' | 'update'): Row {
   return schema.transform ? schema.transform(row, op) : row;
 }
 
-function expand(schema: EntitySchema, input: Row): Row {
-  const { value, errors } = applyShorthands(schema, input);
+function expand(schema: EntitySchema, input: Row, existing?: Row): Row {
+  const { value, errors } = applyShorthands(schema, input, existing);
   if (errors) throw schemaViolation(errors);
   return value;
 }
@@ -61,7 +61,7 @@ export function prepareInsert(schema: EntitySchema, input: Row, nowMs = Date.now
 
 /** PATCH: merge into the stored row (records merge, everything else replaced). */
 export function prepareUpdate(schema: EntitySchema, existing: Row, patch: Row, nowMs = Date.now()): Row {
-  const p = expand(schema, patch);
+  const p = expand(schema, patch, existing);
   delete p.id;
   const row = fillDefaults(schema.fields, mergeUpdate(schema.fields, existing, p));
   fillAuto(schema, row, nowMs, existing);

@@ -80,8 +80,11 @@ export type EntityCheck =
     }
   | { custom: (entity: Record<string, any>) => EntityError | undefined; fields?: string[] };
 
-/** A custom entity check may report on the entity or on one field. */
-export type EntityError = string | { field: string; message: string };
+/**
+ * A custom entity check may report on the entity or on one field (a message, or an error tree
+ * for a record field such as a plugin's config); several at once as an array.
+ */
+export type EntityError = string | { field: string; message: string | ErrorTree } | (string | { field: string; message: string | ErrorTree })[];
 
 export interface EntitySchema {
   /** Table and Admin API collection name, e.g. "services". */

@@ -237,8 +237,10 @@ function runEntityCheck(check: EntityCheck, v: Record<string, any>, errs: ErrorT
     if (Object.keys(errs).length && !check.fields) return;
     const e = check.custom(v);
     if (e === undefined) return;
-    if (typeof e === 'string') entityErrs.push(e);
-    else if (errs[e.field] === undefined) errs[e.field] = e.message;
+    for (const one of Array.isArray(e) ? e : [e]) {
+      if (typeof one === 'string') entityErrs.push(one);
+      else if (errs[one.field] === undefined) errs[one.field] = one.message;
+    }
   }
 }
 
@@ -248,13 +250,18 @@ export function validateEntity(schema: EntitySchema, entity: Record<string, any>
 }
 
 /** Apply shorthand fields (e.g. service.url) to an input object. Returns an error tree on failure. */
-export function applyShorthands(schema: EntitySchema, input: Record<string, any>): { value: Record<string, any>; errors?: ErrorTree } {
+export function applyShorthands(
+  schema: EntitySchema,
+  input: Record<string, any>,
+  base: Record<string, any> = {},
+): { value: Record<string, any>; errors?: ErrorTree } {
   if (!schema.shorthands) return { value: input };
   let out = input;
   for (const [name, expand] of Object.entries(schema.shorthands)) {
     if (out[name] === undefined) continue;
     const { [name]: sv, ...rest } = out;
-    const r = expand(sv, rest);
+    // a PATCH names only what changes: the shorthand also sees the stored row (plugin name)
+    const r = expand(sv, { ...base, ...rest });
     if (typeof r === 'string') return { value: rest, errors: { [name]: r } };
     out = { ...rest, ...r };
   }

@@ -1,6 +1,26 @@
 import * as t from '../typedefs.js';
 import type { EntitySchema } from '../types.js';
 import { getPluginSchema } from '../../plugins/registry.js';
+import { isPlainObject } from '../validate.js';
+
+function deepMerge(into: Record<string, any>, from: Record<string, any>): Record<string, any> {
+  const out = { ...into };
+  for (const [k, v] of Object.entries(from)) out[k] = isPlainObject(v) && isPlainObject(out[k]) ? deepMerge(out[k], v) : v;
+  return out;
+}
+
+/** A plugin config's shorthand fields (legacy names) → the config they stand for. */
+function expandConfig(config: unknown, plugin: Record<string, any>): Record<string, unknown> {
+  const short = getPluginSchema(plugin.name)?.shorthands;
+  if (!short || !isPlainObject(config)) return { config };
+  let out: Record<string, any> = config;
+  for (const [name, expand] of Object.entries(short)) {
+    if (!(name in out)) continue;
+    const { [name]: v, ...rest } = out;
+    out = v === undefined ? rest : deepMerge(rest, expand(v));
+  }
+  return { config: out };
+}
 
 const DEFAULT_PROTOCOLS = ['grpc', 'grpcs', 'http', 'https'];
 
@@ -9,6 +29,7 @@ export const plugins: EntitySchema = {
   primary_key: ['id'],
   endpoint_key: 'instance_name',
   unique_across: ['name', 'route', 'service', 'consumer'],
+  shorthands: { config: expandConfig },
   fields: {
     id: t.id,
     name: {
