@@ -90,7 +90,7 @@ export async function runNode(config: Config, log: Logger, version: string): Pro
   } catch (err) {
     starting = Promise.resolve();
     log.fatal({ err }, 'start failed');
-    process.stderr.write(`Error: start failed: ${(err as Error).message}\n`);
+    process.stderr.write(`Error: start failed: ${explain(err as Error & { code?: string; address?: string; port?: number })}\n`);
     await stopAll('start failed', 1);
     return;
   }
@@ -109,4 +109,16 @@ async function startParts(config: Config, log: Logger, running: Running[], stopp
     const handle = await dp.start(config, log.child({ component: 'data-plane' }));
     running.push({ name: 'data-plane', stop: () => handle.stop() });
   }
+}
+
+/** One line that says what to do about the usual first-run failures. */
+function explain(err: Error & { code?: string; address?: string; port?: number; syscall?: string }): string {
+  const where = err.address !== undefined ? `${err.address}:${err.port}` : '';
+  if (err.syscall === 'listen' && err.code === 'EADDRINUSE') {
+    return `${where} is already in use: stop what listens there, or choose another port (the *_listen settings, e.g. SILVERBACK_PROXY_LISTEN)`;
+  }
+  if (err.syscall === 'listen' && err.code === 'EACCES') {
+    return `not allowed to listen on ${where}: ports below 1024 need root or CAP_NET_BIND_SERVICE; choose a port above 1023`;
+  }
+  return err.message.split('\n')[0]!;
 }

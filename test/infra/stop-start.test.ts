@@ -115,7 +115,12 @@ describe('stopping a node stops its embedded PostgreSQL', () => {
     const blocker: Server = createServer((socket) => socket.destroy());
     await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', () => r()));
     try {
-      await expect(start({ env: { SILVERBACK_ADMIN_LISTEN: `127.0.0.1:${port}` }, timeoutMs: 60_000 })).rejects.toThrow(/exited \(code 1/);
+      const failed = start({ env: { SILVERBACK_ADMIN_LISTEN: `127.0.0.1:${port}` }, timeoutMs: 60_000 });
+      await expect(failed).rejects.toThrow(/exited \(code 1/);
+      // one line on stderr that says what to do
+      await expect(failed).rejects.toThrow(
+        `Error: start failed: 127.0.0.1:${port} is already in use: stop what listens there, or choose another port`,
+      );
     } finally {
       await new Promise((r) => blocker.close(r));
     }
