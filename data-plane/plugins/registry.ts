@@ -2,6 +2,7 @@
 // missing here is refused by compileRuntime (Kong refuses configs with unknown plugins too).
 import type { PluginHandler } from './types.js';
 import { awsLambda } from './aws-lambda/index.js';
+import { basicAuth } from './basic-auth/index.js';
 import { correlationId } from './correlation-id/index.js';
 import { cors } from './cors/index.js';
 import { ipRestriction } from './ip-restriction/index.js';
@@ -14,6 +15,7 @@ import { responseTransformer } from './response-transformer/index.js';
 
 export const handlers: Record<string, PluginHandler> = {
   'aws-lambda': awsLambda,
+  'basic-auth': basicAuth,
   'correlation-id': correlationId,
   cors,
   'ip-restriction': ipRestriction,

@@ -2,6 +2,7 @@
 // (and its handler in data-plane/plugins/registry.ts).
 import type { PluginSchema } from './types.js';
 import { awsLambda } from './aws-lambda.js';
+import { basicAuth } from './basic-auth.js';
 import { correlationId } from './correlation-id.js';
 import { cors } from './cors.js';
 import { ipRestriction } from './ip-restriction.js';
@@ -14,6 +15,7 @@ import { responseTransformer } from './response-transformer.js';
 
 const schemas: PluginSchema[] = [
   awsLambda,
+  basicAuth,
   correlationId,
   cors,
   ipRestriction,

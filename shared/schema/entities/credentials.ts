@@ -1,5 +1,6 @@
 // Consumer credentials used by the auth plugins (jwt, key-auth, basic-auth, acl).
-import { createHash, createPublicKey } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
+import { hashPassword, isPasswordHash } from '../../password.js';
 import * as t from '../typedefs.js';
 import type { EntitySchema } from '../types.js';
 
@@ -78,11 +79,11 @@ export const basicauth_credentials: EntitySchema = {
     password: { type: 'string', required: true, secret: true },
     tags: t.tags,
   },
-  // Kong stores sha1(password .. consumer_id); kept for compatibility with exported configs.
+  // Clear passwords are stored as scrypt hashes; a value that already is a hash (ours, or Kong's
+  // sha1(password .. consumer_id) from a Kong database or decK file) is kept as it is.
   transform: (row) => {
-    if (typeof row.password !== 'string' || /^[0-9a-f]{40}$/.test(row.password)) return row;
-    const salted = row.password + (row.consumer?.id ?? '');
-    return { ...row, password: createHash('sha1').update(salted).digest('hex') };
+    if (typeof row.password !== 'string' || isPasswordHash(row.password)) return row;
+    return { ...row, password: hashPassword(row.password, typeof row.id === 'string' ? row.id : undefined) };
   },
 };
 
