@@ -146,6 +146,7 @@ export class RedisStore implements CounterStore {
   readonly client: Client;
   private readonly timeout: number;
   private everReady = false;
+  private firstWaitFailed = false;
   /** The last connection error (for logs/tests); cleared when ready. */
   lastError: Error | null = null;
 
@@ -164,12 +165,17 @@ export class RedisStore implements CounterStore {
     });
   }
 
-  /** Until the first connection is up, a request waits for it (at most `timeout`); later outages fail fast. */
+  /**
+   * Until the first connection is up, requests wait for it (at most `timeout`: a data plane that
+   * just started does not skip its limits). Once it was up, or that first wait failed, requests
+   * fail at once while Redis is unreachable.
+   */
   private waitReady(): Promise<void> {
-    if (this.everReady) return Promise.reject(new RedisUnavailableError(`redis not connected (${this.client.status})`));
+    if (this.everReady || this.firstWaitFailed) return Promise.reject(new RedisUnavailableError(`redis not connected (${this.client.status})`));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.client.off('ready', onReady);
+        this.firstWaitFailed = true;
         reject(new RedisUnavailableError(`redis not ready within ${this.timeout} ms`));
       }, this.timeout);
       const onReady = () => {
