@@ -1,7 +1,9 @@
 // Name → handler of every plugin this data plane can run. A snapshot that configures a plugin
 // missing here is refused by compileRuntime (Kong refuses configs with unknown plugins too).
 import type { PluginHandler } from './types.js';
+import { acl } from './acl/index.js';
 import { awsLambda } from './aws-lambda/index.js';
+import { basicAuth } from './basic-auth/index.js';
 import { correlationId } from './correlation-id/index.js';
 import { cors } from './cors/index.js';
 import { ipRestriction } from './ip-restriction/index.js';
@@ -14,7 +16,9 @@ import { requestTransformer } from './request-transformer/index.js';
 import { responseTransformer } from './response-transformer/index.js';
 
 export const handlers: Record<string, PluginHandler> = {
+  acl,
   'aws-lambda': awsLambda,
+  'basic-auth': basicAuth,
   'correlation-id': correlationId,
   cors,
   'ip-restriction': ipRestriction,

@@ -1,5 +1,7 @@
 // jwt: verify JSON Web Tokens against consumers' jwt_secrets (Kong 3.x config, defaults echoed on create).
 import type { PluginSchema } from './types.js';
+import { headerName, httpUrl } from '../schema/typedefs.js';
+
 
 export const jwt: PluginSchema = {
   name: 'jwt',
@@ -18,6 +20,27 @@ export const jwt: PluginSchema = {
     maximum_expiration: { type: 'number', default: 0, between: [0, 31536000] },
     header_names: { type: 'set', elements: { type: 'string' }, default: ['authorization'] },
     realm: { type: 'string' },
+    // Beyond Kong: consumer-less issuers (API Gateway's Cognito/JWT authorizers), claims to
+    // upstream headers, clock leeway and how issuers' JWKS documents are cached.
+    issuers: {
+      type: 'array',
+      elements: {
+        type: 'record',
+        fields: {
+          iss: { type: 'string', required: true },
+          jwks_uri: { type: 'string', custom: httpUrl },
+          audiences: { type: 'array', elements: { type: 'string' } },
+          token_use: { type: 'string', one_of: ['id', 'access'] },
+          consumer: { type: 'string' },
+        },
+      },
+    },
+    claims_to_headers: { type: 'map', keys: { type: 'string' }, values: headerName },
+    leeway: { type: 'integer', default: 0, between: [0, 3600] },
+    jwks_min_ttl: { type: 'integer', default: 60, between: [0, 86400] },
+    jwks_max_ttl: { type: 'integer', default: 86400, between: [1, 604800] },
+    jwks_refetch_interval: { type: 'integer', default: 10, between: [0, 3600] },
+    jwks_timeout: { type: 'integer', default: 3000, between: [1, 60000] },
   },
   config_checks: [
     {

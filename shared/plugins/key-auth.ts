@@ -1,12 +1,6 @@
 // key-auth: authenticate requests with a consumer's API key (Kong 3.x config, defaults echoed on create).
-import type { Field } from '../schema/types.js';
+import { headerName } from '../schema/typedefs.js';
 import type { PluginSchema } from './types.js';
-
-/** Kong's typedefs.header_name. */
-export const headerName: Field = {
-  type: 'string',
-  custom: (v: string) => (/^[A-Za-z0-9_-]+$/.test(v) ? undefined : `bad header name '${v}', allowed characters are A-Z, a-z, 0-9, '_', and '-'`),
-};
 
 export const keyAuth: PluginSchema = {
   name: 'key-auth',

@@ -1,7 +1,9 @@
 // Every plugin this build ships: adding one is a schema file plus one line here
 // (and its handler in data-plane/plugins/registry.ts).
 import type { PluginSchema } from './types.js';
+import { acl } from './acl.js';
 import { awsLambda } from './aws-lambda.js';
+import { basicAuth } from './basic-auth.js';
 import { correlationId } from './correlation-id.js';
 import { cors } from './cors.js';
 import { ipRestriction } from './ip-restriction.js';
@@ -14,7 +16,9 @@ import { requestTransformer } from './request-transformer.js';
 import { responseTransformer } from './response-transformer.js';
 
 const schemas: PluginSchema[] = [
+  acl,
   awsLambda,
+  basicAuth,
   correlationId,
   cors,
   ipRestriction,

@@ -113,3 +113,20 @@ export function validIpOrCidr(v: string): boolean {
   if (!/^\d+$/.test(bits)) return false;
   return Number(bits) <= (fam === 4 ? 32 : 128);
 }
+
+/** Kong's typedefs.header_name. */
+export const headerName: Field = {
+  type: 'string',
+  custom: (v: string) => (/^[A-Za-z0-9_-]+$/.test(v) ? undefined : `bad header name '${v}', allowed characters are A-Z, a-z, 0-9, '_', and '-'`),
+};
+
+/** An absolute http(s) URL (JWKS endpoints). */
+export function httpUrl(v: string): string | undefined {
+  try {
+    const u = new URL(v);
+    if (u.protocol === 'http:' || u.protocol === 'https:') return undefined;
+  } catch {
+    // fall through
+  }
+  return 'must be an http or https URL';
+}

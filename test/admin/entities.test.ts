@@ -1,7 +1,7 @@
 // Generic entity endpoints (kong/api/endpoints.lua) over a real PostgreSQL, each write case in
 // JSON, form-urlencoded and multipart: create/read/upsert/update/delete, endpoint keys, nested
 // collections, to-one foreign endpoints, Kong's error bodies.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { forEachContentType, gensym, UUID_RE, useAdmin } from './admin-helpers.js';
 
@@ -422,8 +422,15 @@ describe('credentials', () => {
     const username = gensym('ba');
     const r = await t.call('POST', `/consumers/${c.id}/basic-auth`, { body: { username, password: 'kong' }, contentType: ct });
     expect(r.status).toBe(201);
-    expect(r.body.password).toMatch(/^[0-9a-f]{40}$/);
+    expect(r.body.password).toMatch(/^\$scrypt\$ln=14,r=8,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/);
+    expect(JSON.stringify((await t.call('GET', `/basic-auths/${username}`)).body)).not.toContain('kong"');
     expect((await t.call('GET', `/basic-auths/${username}/consumer`)).body).toEqual(c);
+    // a Kong hash (sha1(password .. consumer_id)) imported as it is, and updates keep the stored hash
+    const sha1 = createHash('sha1').update(`kong${c.id}`).digest('hex');
+    const imported = await t.call('POST', `/consumers/${c.id}/basic-auth`, { body: { username: `${username}-kong`, password: sha1 }, contentType: ct });
+    expect(imported.body.password).toBe(sha1);
+    const patched = await t.call('PATCH', `/basic-auths/${r.body.id}`, { body: { tags: ['x'] }, contentType: ct });
+    expect(patched.body.password).toBe(r.body.password);
   });
 
   forEachContentType('acls by id or by group under the consumer', async (ct) => {

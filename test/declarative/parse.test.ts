@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { verifyPassword } from '../../shared/password.js';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -327,11 +328,18 @@ consumers:
     password: open-sesame
 `;
 
-  it('_transform defaults to true: passwords are stored as sha1(password .. consumer id)', () => {
+  it('_transform defaults to true: passwords are stored as scrypt hashes, the same on every load', async () => {
     const s = parseDeclarative(file());
     const cid = s.consumers[0].id;
-    expect(s.basicauth_credentials[0].password).toBe(createHash('sha1').update(`open-sesame${cid}`).digest('hex'));
-    expect(parseDeclarative(file(true)).basicauth_credentials[0].password).toBe(s.basicauth_credentials[0].password);
+    const stored = s.basicauth_credentials[0].password;
+    expect(stored).toMatch(/^\$scrypt\$/);
+    expect(await verifyPassword('open-sesame', stored, cid)).toBe(true);
+    expect(await verifyPassword('open-sesamE', stored, cid)).toBe(false);
+    expect(parseDeclarative(file(true)).basicauth_credentials[0].password).toBe(stored);
+    expect(parseDeclarative(file(true)).hash).toBe(s.hash);
+    // Kong's sha1(password .. consumer id) is taken as already hashed
+    const sha1 = createHash('sha1').update(`open-sesame${cid}`).digest('hex');
+    expect(parseDeclarative(file().replace('open-sesame', sha1)).basicauth_credentials[0].password).toBe(sha1);
   });
 
   it('_transform: false takes passwords as already hashed', () => {

@@ -23,6 +23,8 @@ describe('jwt schema', () => {
     expect(pluginRow('jwt').config).toEqual({
       uri_param_names: ['jwt'], cookie_names: [], key_claim_name: 'iss', secret_is_base64: false, claims_to_verify: null,
       anonymous: null, run_on_preflight: true, maximum_expiration: 0, header_names: ['authorization'], realm: null,
+      // beyond Kong
+      issuers: null, claims_to_headers: null, leeway: 0, jwks_min_ttl: 60, jwks_max_ttl: 86400, jwks_refetch_interval: 10, jwks_timeout: 3000,
     });
   });
   it('requires exp in claims_to_verify with maximum_expiration', () => {

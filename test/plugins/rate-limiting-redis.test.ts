@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { gateway, pluginRow, request, route, type Gateway } from './helpers.js';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis.js';
-import { waitFor } from '../helpers/processes.js';
+import { freePort, waitFor } from '../helpers/processes.js';
 import { closeRedisStores } from '../../data-plane/plugins/rate-limiting/index.js';
 import { at, awayFromEdge, burst, count, hasRateHeaders } from './rate-limiting-helpers.js';
 
@@ -18,7 +18,10 @@ describe('rate-limiting (redis policy)', () => {
     inspect = new Redis({ port: redis.port, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: () => 100 });
     inspect.on('error', () => {});
     const conn = { host: '127.0.0.1', port: redis.port, timeout: 1000 };
+    const quick = { host: '127.0.0.1', port: redis.port, timeout: 300 };
+    const dead = { host: '127.0.0.1', port: await freePort(), timeout: 300 };
     gw = await gateway(() => {
+      const extra = ['/hang-tolerant', '/hang-strict', '/dead-tolerant', '/dead-strict'].map((p) => route({ paths: [p] }));
       const exact = route({ paths: ['/exact'] });
       const multi = route({ paths: ['/multi'] });
       const legacy = route({ paths: ['/legacy'] });
@@ -28,8 +31,12 @@ describe('rate-limiting (redis policy)', () => {
       const strict = route({ paths: ['/strict'] });
       const limited = route({ paths: ['/limited'] });
       return {
-        routes: [exact, multi, legacy, alias, sliding, tolerant, strict, limited],
+        routes: [exact, multi, legacy, alias, sliding, tolerant, strict, limited, ...extra],
         plugins: [
+          pluginRow('rate-limiting', { minute: 100000, policy: 'redis', redis: quick }, { route: extra[0] }),
+          pluginRow('rate-limiting', { minute: 100000, policy: 'redis', redis: quick, fault_tolerant: false }, { route: extra[1] }),
+          pluginRow('rate-limiting', { minute: 100000, policy: 'redis', redis: dead }, { route: extra[2] }),
+          pluginRow('rate-limiting', { minute: 100000, policy: 'redis', redis: dead, fault_tolerant: false }, { route: extra[3] }),
           pluginRow('rate-limiting', { minute: 40, policy: 'redis', redis: conn, limit_by: 'ip' }, { route: exact }),
           pluginRow('rate-limiting', { second: 30, minute: 30, hour: 35, policy: 'redis', redis: conn }, { route: multi }),
           pluginRow('rate-limiting', { minute: 2, policy: 'redis', redis_host: '127.0.0.1', redis_port: redis.port }, { route: legacy }),
@@ -141,5 +148,41 @@ describe('rate-limiting (redis policy)', () => {
     const after = [];
     for (let i = 0; i < 5; i++) after.push((await request(`${gw.url}/limited`)).status);
     expect(after).toEqual([200, 200, 200, 429, 429]);
+  });
+
+  it('Redis unreachable since start: the first requests wait at most the timeout, later ones fail at once', async () => {
+    let t0 = Date.now();
+    const first = await request(`${gw.url}/dead-tolerant`);
+    expect(first.status).toBe(200);
+    expect(hasRateHeaders(first)).toBe(false);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    t0 = Date.now();
+    const rs = await burst(20, () => request(`${gw.url}/dead-tolerant`));
+    expect(rs.map((r) => r.status)).toEqual(Array(20).fill(200));
+    const strict = await request(`${gw.url}/dead-strict`);
+    expect(strict.status).toBe(500);
+    expect(strict.json().message).toBe('An unexpected error occurred');
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
+  it('Redis hanging (SIGSTOP): commands time out after `timeout`, no request hangs; SIGCONT → counted again', async () => {
+    const ok = await request(`${gw.url}/hang-tolerant`);
+    expect(hasRateHeaders(ok)).toBe(true);
+    expect((await request(`${gw.url}/hang-strict`)).status).toBe(200);
+    const pid = Number(/process_id:(\d+)/.exec(await inspect.info('server'))![1]);
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const t0 = Date.now();
+      const [tol, strict] = await Promise.all([burst(10, () => request(`${gw.url}/hang-tolerant`)), burst(5, () => request(`${gw.url}/hang-strict`))]);
+      const took = Date.now() - t0;
+      expect(tol.map((r) => r.status)).toEqual(Array(10).fill(200));
+      expect(tol.some(hasRateHeaders)).toBe(false);
+      expect(strict.map((r) => r.status)).toEqual(Array(5).fill(500));
+      expect(took).toBeGreaterThanOrEqual(250); // they did wait for Redis…
+      expect(took).toBeLessThan(1500); // …but only the 300 ms command timeout
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await waitFor(async () => hasRateHeaders(await request(`${gw.url}/hang-tolerant`)), 10_000, 100);
   });
 });

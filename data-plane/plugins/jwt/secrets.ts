@@ -5,6 +5,7 @@ import { flattenedVerify } from 'jose';
 import type { Row } from '../../../shared/snapshot.js';
 import type { SnapshotIndex } from '../types.js';
 import { lenientBase64, type DecodedJwt } from './token.js';
+import { jwksCache, MIN_RSA_BITS, parseKeySet, selectKey, type JwkKey, type JwksOptions, type KeySet } from './jwks.js';
 
 export interface JwtSecret {
   row: Row;
@@ -13,6 +14,9 @@ export interface JwtSecret {
   consumerId: string | null;
   /** Verification keys by secret_is_base64 (false/true); null = no usable secret ("Invalid key/secret"). */
   keys: [KeyObject | null | undefined, KeyObject | null | undefined];
+  /** Beyond Kong: keys come from a JWKS (URL, or inline `jwks`) when there is no PEM public key. */
+  jwksUri: string | null;
+  inline: KeySet | null | undefined;
 }
 
 export type SecretsByKey = ReadonlyMap<string, JwtSecret>;
@@ -27,6 +31,8 @@ export function secretsByKey(index: SnapshotIndex): SecretsByKey {
         algorithm: typeof row.algorithm === 'string' && row.algorithm ? row.algorithm : 'HS256',
         consumerId: typeof row.consumer?.id === 'string' ? row.consumer.id : null,
         keys: [undefined, undefined],
+        jwksUri: typeof row.jwks_uri === 'string' && row.jwks_uri ? row.jwks_uri : null,
+        inline: undefined,
       });
     }
     return map;
@@ -59,6 +65,8 @@ export function verificationKey(secret: JwtSecret, secretIsBase64: boolean): Key
       } catch (err) {
         throw new InvalidPublicKeyError(`jwt credential ${secret.row.id}: consumer public key is invalid (${(err as Error).message})`);
       }
+      // weak RSA keys are refused (as if the credential had no key)
+      if (key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) key = null;
     }
   }
   secret.keys[slot] = key;
@@ -73,4 +81,27 @@ export async function verifySignature(jwt: DecodedJwt, key: KeyObject, algorithm
   } catch {
     return false;
   }
+}
+
+/** Whether the credential's keys come from a JWKS rather than `secret`/`rsa_public_key`. */
+export function usesJwks(secret: JwtSecret): boolean {
+  return !secret.row.rsa_public_key && (secret.jwksUri !== null || (secret.row.jwks !== null && secret.row.jwks !== undefined));
+}
+
+/** The JWKS key of a credential for a token's `kid` (inline set parsed once; URL sets cached). */
+export async function jwksKey(secret: JwtSecret, kid: unknown, opts: JwksOptions): Promise<JwkKey | undefined> {
+  if (secret.row.jwks !== null && secret.row.jwks !== undefined) {
+    if (secret.inline === undefined) {
+      let doc: unknown = secret.row.jwks;
+      try {
+        if (typeof doc === 'string') doc = JSON.parse(doc);
+        secret.inline = parseKeySet(doc);
+      } catch {
+        secret.inline = null;
+      }
+    }
+    const found = secret.inline ? selectKey(secret.inline, kid) : undefined;
+    if (found !== undefined || secret.jwksUri === null) return found;
+  }
+  return secret.jwksUri === null ? undefined : jwksCache.key(secret.jwksUri, kid, opts);
 }

@@ -3,6 +3,9 @@
 import type { RequestContext } from '../types.js';
 import { parseQuery } from '../request-transformer/query.js';
 
+/** Public-key algorithms: the only ones a JWKS (or a consumer-less issuer) may verify. */
+export const ASYMMETRIC_ALGS: ReadonlySet<string> = new Set(['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'EdDSA']);
+
 /** Algorithms Kong's jwt parser can verify; any other `alg` is "invalid alg". */
 export const SUPPORTED_ALGS: ReadonlySet<string> = new Set([
   'HS256', 'HS384', 'HS512',
@@ -146,14 +149,14 @@ export function decodeToken(token: string): DecodeResult {
 }
 
 /** Kong's verify_registered_claims: an error map ({"exp":"token expired"}) or null. */
-export function verifyRegisteredClaims(claims: Record<string, unknown>, toVerify: string[] | null, nowSec: number): Record<string, string> | null {
+export function verifyRegisteredClaims(claims: Record<string, unknown>, toVerify: Iterable<string> | null, nowSec: number, leeway = 0): Record<string, string> | null {
   let errors: Record<string, string> | null = null;
   for (const name of toVerify ?? []) {
     const v = claims[name];
     let err: string | undefined;
     if (typeof v !== 'number') err = 'must be a number';
-    else if (name === 'exp' && v <= nowSec) err = 'token expired';
-    else if (name === 'nbf' && v > nowSec) err = 'token not valid yet';
+    else if (name === 'exp' && v + leeway <= nowSec) err = 'token expired';
+    else if (name === 'nbf' && v - leeway > nowSec) err = 'token not valid yet';
     if (err !== undefined) (errors ??= {})[name] = err;
   }
   return errors;

@@ -10,6 +10,7 @@ import type { CounterStore, Outcome, PeriodCheck } from './counters.js';
 import { rateLimitHeaders } from './headers.js';
 import { counterKey, identify, keyPrefix, scopeOf, type LimitBy } from './identifier.js';
 import { localStore } from './local-store.js';
+import { logThrottled } from './log.js';
 import { redisStoreFor, type RedisConfig } from './redis-store.js';
 import { windowOf, type Window } from './windows.js';
 
@@ -95,7 +96,9 @@ function decide(
   return undefined;
 }
 
-function storeFailed(ctx: RequestContext, conf: RateLimitingConfig): PluginResponse | undefined {
+function storeFailed(ctx: RequestContext, conf: RateLimitingConfig, err: unknown): PluginResponse | undefined {
+  const error = err instanceof Error ? err.message : String(err);
+  logThrottled('error', `store:${error}`, { error, fault_tolerant: conf.fault_tolerant }, 'rate-limiting: failed to count the request');
   // fault tolerant: proxy without rate-limit headers; otherwise Kong's 500
   if (conf.fault_tolerant) return undefined;
   return { status: 500, body: { message: INTERNAL_ERROR, request_id: ctx.requestId } };
@@ -130,13 +133,13 @@ export const rateLimiting: PluginHandler<RateLimitingConfig> = {
     let r: Outcome | Promise<Outcome>;
     try {
       r = state.store.consume(checks);
-    } catch {
-      return storeFailed(ctx, conf);
+    } catch (err) {
+      return storeFailed(ctx, conf, err);
     }
     if (r instanceof Promise) {
       return r.then(
         (outcome) => decide(ctx, conf, state, checks, windows, now, outcome),
-        () => storeFailed(ctx, conf),
+        (err) => storeFailed(ctx, conf, err),
       );
     }
     return decide(ctx, conf, state, checks, windows, now, r);

@@ -9,6 +9,7 @@
 // after `timeout`, and the client reconnects by itself.
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { CounterStore, Outcome, PeriodCheck } from './counters.js';
+import { logThrottled } from './log.js';
 
 export interface RedisConfig {
   host: string | null;
@@ -58,9 +59,8 @@ out[1] = blocked
 return out
 `;
 
-type Client = (Redis | Cluster) & {
-  rlConsume(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
-};
+type Consume = (...keysThenArgs: (string | number)[]) => Promise<number[]>;
+type Client = (Redis | Cluster) & Record<string, Consume>;
 
 export class RedisUnavailableError extends Error {
   constructor(message: string) {
@@ -69,7 +69,15 @@ export class RedisUnavailableError extends Error {
   }
 }
 
-const SCRIPTS = { rlConsume: { lua: CONSUME_LUA } };
+// One command per number of periods, each with its key count fixed: the call then starts with its
+// first key, which ioredis's Cluster auto-pipelining needs to group commands by slot (with a
+// leading key count it takes that number for the key and mixes slots in one pipeline).
+const SCRIPTS: Record<string, { lua: string; numberOfKeys: number }> = {};
+const COMMAND_FOR: string[] = [];
+for (let n = 1; n <= 6; n++) {
+  COMMAND_FOR[n] = `rlConsume${n}`;
+  SCRIPTS[COMMAND_FOR[n]] = { lua: CONSUME_LUA, numberOfKeys: 2 * n };
+}
 
 /** Reconnect quickly at first, then every second at most. */
 const retry = (times: number) => Math.min(50 * times, 1000);
@@ -138,27 +146,36 @@ export class RedisStore implements CounterStore {
   readonly client: Client;
   private readonly timeout: number;
   private everReady = false;
+  private firstWaitFailed = false;
   /** The last connection error (for logs/tests); cleared when ready. */
   lastError: Error | null = null;
 
   constructor(config: RedisConfig) {
     this.timeout = config.timeout ?? 2000;
     this.client = createClient(config);
+    const where = config.cluster_nodes?.length ? 'cluster' : config.sentinel_nodes?.length ? `sentinel ${config.sentinel_master}` : `${config.host}:${config.port}`;
     this.client.on('error', (err: Error) => {
       this.lastError = err;
+      logThrottled('warn', `redis-error:${where}`, { redis: where, error: err.message }, 'rate-limiting: redis connection error');
     });
     this.client.on('ready', () => {
+      if (this.everReady) logThrottled('info', `redis-ready:${where}`, { redis: where }, 'rate-limiting: redis connection back');
       this.everReady = true;
       this.lastError = null;
     });
   }
 
-  /** Until the first connection is up, a request waits for it (at most `timeout`); later outages fail fast. */
+  /**
+   * Until the first connection is up, requests wait for it (at most `timeout`: a data plane that
+   * just started does not skip its limits). Once it was up, or that first wait failed, requests
+   * fail at once while Redis is unreachable.
+   */
   private waitReady(): Promise<void> {
-    if (this.everReady) return Promise.reject(new RedisUnavailableError(`redis not connected (${this.client.status})`));
+    if (this.everReady || this.firstWaitFailed) return Promise.reject(new RedisUnavailableError(`redis not connected (${this.client.status})`));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.client.off('ready', onReady);
+        this.firstWaitFailed = true;
         reject(new RedisUnavailableError(`redis not ready within ${this.timeout} ms`));
       }, this.timeout);
       const onReady = () => {
@@ -177,6 +194,7 @@ export class RedisStore implements CounterStore {
   private async run(checks: PeriodCheck[]): Promise<Outcome> {
     const n = checks.length;
     const args: (string | number)[] = new Array(2 * n + 1 + 3 * n);
+    // KEYS, then ARGV (n first)
     for (let i = 0; i < n; i++) {
       args[2 * i] = checks[i].key;
       args[2 * i + 1] = checks[i].prevKey;
@@ -188,7 +206,7 @@ export class RedisStore implements CounterStore {
       args[a + 3 * i + 2] = checks[i].weight;
       args[a + 3 * i + 3] = checks[i].ttlMs;
     }
-    const r = await this.client.rlConsume(2 * n, ...args);
+    const r = await this.client[COMMAND_FOR[n]](...args);
     const current = new Array<number>(n);
     const previous = new Array<number>(n);
     for (let i = 0; i < n; i++) {

@@ -1,9 +1,34 @@
 // Consumer credentials used by the auth plugins (jwt, key-auth, basic-auth, acl).
-import { createHash, createPublicKey } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
+import { hashPassword, isPasswordHash } from '../../password.js';
 import * as t from '../typedefs.js';
 import type { EntitySchema } from '../types.js';
 
 const consumer = { ...t.foreign('consumers'), required: true };
+
+/** A JWK, or a JWKS ({"keys": [...]}), as an object or JSON text, with at least one public key. */
+function validJwks(v: unknown): string | undefined {
+  let doc = v;
+  if (typeof doc === 'string') {
+    try {
+      doc = JSON.parse(doc);
+    } catch {
+      return 'invalid JSON';
+    }
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return 'expected a JWK or a JWKS object';
+  const keys: unknown[] = Array.isArray((doc as any).keys) ? (doc as any).keys : [doc];
+  const usable = keys.filter((k: any) => {
+    if (k === null || typeof k !== 'object' || !['RSA', 'EC', 'OKP'].includes(k.kty)) return false;
+    try {
+      createPublicKey({ key: { kty: k.kty, n: k.n, e: k.e, crv: k.crv, x: k.x, y: k.y } as any, format: 'jwk' });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  return usable.length ? undefined : 'no usable public key (RSA, EC or OKP) in the JWK/JWKS';
+}
 const JWT_ALGS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'EdDSA'];
 
 export const jwt_secrets: EntitySchema = {
@@ -21,11 +46,19 @@ export const jwt_secrets: EntitySchema = {
     rsa_public_key: { type: 'string' },
     algorithm: { type: 'string', default: 'HS256', one_of: JWT_ALGS },
     tags: t.tags,
+    /** Beyond Kong: the issuer's JWKS URL instead of one PEM key (keys by kid, rotation followed). */
+    jwks_uri: { type: 'string', custom: t.httpUrl },
+    /** Beyond Kong: a JWK or a JWKS given inline (JSON). */
+    jwks: { type: 'json', custom: validJwks },
   },
   entity_checks: [
     {
       custom: (c) => {
+        if ((c.jwks_uri || c.jwks) && !/^(RS|PS|ES)\d+$|^EdDSA$/.test(c.algorithm ?? '')) {
+          return { field: 'algorithm', message: 'must be an asymmetric algorithm with jwks_uri or jwks' };
+        }
         if (!/^(RS|PS)\d+$|^EdDSA$/.test(c.algorithm ?? '')) return undefined;
+        if (!c.rsa_public_key && (c.jwks_uri || c.jwks)) return undefined;
         if (!c.rsa_public_key) return { field: 'rsa_public_key', message: 'required field missing' };
         try {
           createPublicKey(c.rsa_public_key);
@@ -78,11 +111,11 @@ export const basicauth_credentials: EntitySchema = {
     password: { type: 'string', required: true, secret: true },
     tags: t.tags,
   },
-  // Kong stores sha1(password .. consumer_id); kept for compatibility with exported configs.
+  // Clear passwords are stored as scrypt hashes; a value that already is a hash (ours, or Kong's
+  // sha1(password .. consumer_id) from a Kong database or decK file) is kept as it is.
   transform: (row) => {
-    if (typeof row.password !== 'string' || /^[0-9a-f]{40}$/.test(row.password)) return row;
-    const salted = row.password + (row.consumer?.id ?? '');
-    return { ...row, password: createHash('sha1').update(salted).digest('hex') };
+    if (typeof row.password !== 'string' || isPasswordHash(row.password)) return row;
+    return { ...row, password: hashPassword(row.password, typeof row.id === 'string' ? row.id : undefined) };
   },
 };
 
