@@ -31,7 +31,7 @@ for (const routes of modes) {
     ...process.env,
     GATEWAY_NAME: name,
     GATEWAY_URL: `http://127.0.0.1:${port}/bench/hello`,
-    GATEWAY_CMD: `ROUTES=${routes} PORT=${port} exec node ${join(root, 'bench/dp-server.js')}`,
+    GATEWAY_CMD: `ROUTES=${routes} PORT=${port} exec node ${process.env.NODE_FLAGS || ""} ${join(root, "bench/dp-server.js")}`,
     TARGETS: process.env.TARGETS || `undici-stream-proxy,fastify-http-proxy,${name}`,
     ...(quick ? {} : { ROUNDS: process.env.ROUNDS || '2', DURATION: process.env.DURATION || '5' }),
   };

@@ -171,3 +171,6 @@ export function responseHeaderObject(raw: Buffer[]): Record<string, string | str
   }
   return out;
 }
+
+/** "No header object was built" (the upstream headers go as a flat list): compared by identity. */
+export const NO_HEADERS: Record<string, string | string[]> = Object.freeze({}) as Record<string, string | string[]>;

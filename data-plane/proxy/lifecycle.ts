@@ -1,0 +1,95 @@
+// The order of a proxied request, one function per phase (as fastify documents its lifecycle):
+//   1. accept      index.ts onRequest: a ProxyRequest (context.ts) from the socket: client IP, scheme, path
+//   2. rewrite     startRequest: global plugins' rewrite phase
+//   3. route       route: the router picks route + service (404 when none); https-only routes redirect
+//   4. access      access: the route's plugin chain (auth, limits, transformations); a plugin may answer
+//   5. upstream    toUpstream → dispatch (upstream.ts): proxy headers, balancer pick, undici call, retries
+//   6. response    context.ts onHeaders/onData/onComplete streams the answer, or respond.ts runs the
+//                  response-phase plugins first (headers, or the buffered body when one asked)
+//   7. log         log-phase.ts, deferred to after the response ended
+// Answers the gateway makes itself (errors, plugin exits) are in respond.ts.
+import {
+  hasResponsePhase,
+  resolveRest,
+  runAccess,
+  runRewrite,
+  wantsRequestBody,
+  wantsResponseBody,
+  type PluginChain,
+  type PluginInstance,
+} from '../plugins/pipeline.js';
+import { forwardableHeaders } from './headers.js';
+import { onResponseClose, type ProxyRequest } from './context.js';
+import { hasRequestBody, readBody } from './request-body.js';
+import { toUpstream } from './upstream.js';
+import { gatewayError, httpsRedirect, internalError, pluginExit, MSG_NO_ROUTE } from './respond.js';
+
+export function startRequest(ctx: ProxyRequest): void {
+  const rt = ctx.rt;
+  const res = ctx.res;
+  res.ctx = ctx;
+  res.on('close', onResponseClose);
+  if (rt.globals.length > 0) {
+    ctx.plugins = rt.globals.filter((p) => (ctx.scheme === 'https' ? p.https : p.http));
+    runRewrite(ctx, ctx.plugins).then(
+      (r) => (r ? pluginExit(ctx, r) : route(ctx)),
+      (err) => internalError(ctx, err),
+    );
+    return;
+  }
+  route(ctx);
+}
+
+function route(ctx: ProxyRequest): void {
+  const rt = ctx.rt;
+  const m = rt.router.match(ctx);
+  if (m === null) {
+    gatewayError(ctx, 404, MSG_NO_ROUTE);
+    return;
+  }
+  ctx.match = m;
+  const route = m.route;
+  ctx.route = route;
+  ctx.service = m.service;
+  ctx.uriCaptures = m.uriCaptures;
+  ctx.upstreamUri = ctx.query === '' ? m.upstreamPath : m.upstreamPath + '?' + ctx.query;
+
+  if (ctx.scheme !== 'https') {
+    const protocols: string[] | null = route.protocols;
+    if (protocols && protocols.includes('https') && !protocols.includes('http')) {
+      httpsRedirect(ctx);
+      return;
+    }
+  }
+
+  const chain = rt.chainFor(route);
+  ctx.chain = chain;
+  if (chain.empty) {
+    ctx.plugins = null;
+    toUpstream(ctx);
+    return;
+  }
+  access(ctx, chain).catch((err) => internalError(ctx, err));
+}
+
+async function access(ctx: ProxyRequest, chain: PluginChain): Promise<void> {
+  ctx.upstreamHeaders = forwardableHeaders(ctx.req.headers);
+  const pre: PluginInstance[] = [];
+  resolveRest(ctx, chain, pre);
+  if (wantsRequestBody(ctx, pre) && hasRequestBody(ctx.req)) {
+    ctx.continueBody();
+    ctx.upstreamBody = await readBody(ctx.req);
+  }
+  const out: PluginInstance[] = [];
+  ctx.plugins = out;
+  const r = await runAccess(ctx, chain, out);
+  if (ctx.done) return;
+  if (r) {
+    resolveRest(ctx, chain, out);
+    await pluginExit(ctx, r);
+    return;
+  }
+  ctx.responsePlugins = hasResponsePhase(out);
+  ctx.mayBufferResponse = ctx.responsePlugins && wantsResponseBody(ctx, out);
+  toUpstream(ctx);
+}
