@@ -1,9 +1,12 @@
 // A data plane for benchmarks: builds a snapshot in code (one route /bench → PERF_UPSTREAM_URL, plus
 // ROUTES-1 other routes) and serves it with the built proxy from dist/. Used by bench/proxy.js.
 //   PERF_UPSTREAM_URL=http://127.0.0.1:19001 ROUTES=10000 PORT=19031 node bench/dp-server.js
+//   PLUGINS=correlation-id,request-transformer ...   plugins on the /bench route (configs below)
 import { randomUUID } from 'node:crypto';
 import { createProxy } from '../dist/data-plane/proxy/index.js';
 import { emptySnapshot } from '../dist/shared/snapshot.js';
+import { prepareInsert } from '../dist/shared/schema/entity.js';
+import { plugins as pluginEntity } from '../dist/shared/schema/entities/index.js';
 
 const upstream = new URL(process.env.PERF_UPSTREAM_URL || 'http://127.0.0.1:19001');
 const routesWanted = Math.max(1, Number(process.env.ROUTES || 1));
@@ -40,7 +43,17 @@ for (let i = 0; i < routesWanted - 1; i++) {
     }),
   );
 }
-snap.routes.push(route('bench', { paths: ['/bench'], service: { id: svc.id } }));
+const benchRoute = route('bench', { paths: ['/bench'], service: { id: svc.id } });
+snap.routes.push(benchRoute);
+// Plugin configs as a user would set them; rows validated and defaulted as the Admin API stores them.
+const PLUGIN_CONFIGS = {
+  'correlation-id': { header_name: 'X-Request-Id', generator: 'uuid#counter', echo_downstream: true },
+  'request-transformer': { add: { headers: ['x-bench:1'], querystring: ['src:bench'] }, remove: { headers: ['x-drop'] } },
+};
+for (const name of (process.env.PLUGINS || '').split(',').filter(Boolean)) {
+  if (!(name in PLUGIN_CONFIGS)) throw new Error(`no bench config for plugin ${name}`);
+  snap.plugins.push(prepareInsert(pluginEntity, { name, config: PLUGIN_CONFIGS[name], route: { id: benchRoute.id } }));
+}
 snap.version = 1;
 
 const log = { info() {}, warn() {}, error: (...a) => console.error(...a), debug() {} };

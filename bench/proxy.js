@@ -3,6 +3,7 @@
 //   npm run bench                       # build, then both modes (ROUNDS=2 DURATION=5 by default)
 //   node bench/proxy.js --quick         # run.sh --quick (1 round x 3 s)
 //   MODES=1 node bench/proxy.js         # only the 1-route mode (MODES=10000 for the other)
+//   PLUGINS=correlation-id,request-transformer MODES=1 node bench/proxy.js   # with plugins on the route
 // Extra environment is passed to run.sh (ROUNDS, DURATION, PIN, ...). Prints run.sh's tables.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -26,7 +27,7 @@ if (!existsSync(runSh)) {
 
 const results = [];
 for (const routes of modes) {
-  const name = routes === 1 ? 'silverback-1-route' : `silverback-${routes}-routes`;
+  const name = (routes === 1 ? 'silverback-1-route' : `silverback-${routes}-routes`) + (process.env.PLUGINS ? '+plugins' : '');
   const env = {
     ...process.env,
     GATEWAY_NAME: name,
