@@ -18,3 +18,10 @@ function findVersion(): string {
 }
 
 export const SILVERBACK_VERSION = findVersion();
+
+/**
+ * The Kong release whose Admin API, schemas and plugins Silverback follows. `GET /` reports it as
+ * `version` so Kong tooling (decK, go-kong) picks the right format; SILVERBACK_VERSION is reported
+ * beside it.
+ */
+export const KONG_COMPAT_VERSION = '3.9.0';

@@ -5,6 +5,7 @@ import type { Config, Role } from '../../shared/config.js';
 import { redactConfig } from '../../shared/config.js';
 import { pluginSchemas } from '../../shared/plugins/registry.js';
 import type { PluginSchema } from '../../shared/plugins/types.js';
+import { KONG_COMPAT_VERSION } from '../../shared/version.js';
 import type { Dao } from '../store/types.js';
 import type { AdminRoute } from './router.js';
 
@@ -82,7 +83,8 @@ export function createInfoRoutes(deps: InfoDeps): AdminRoute[] {
           status: 200,
           body: {
             tagline: 'Welcome to Silverback',
-            version: deps.version,
+            version: KONG_COMPAT_VERSION,
+            silverback_version: deps.version,
             edition: 'community',
             hostname: hostname(),
             node_id: deps.nodeId,

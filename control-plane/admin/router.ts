@@ -51,6 +51,8 @@ interface Compiled {
 export type Match =
   | { kind: 'found'; route: AdminRoute; params: Record<string, string>; rawParams: Record<string, string> }
   | { kind: 'method_not_allowed' }
+  /** OPTIONS on a path without its own OPTIONS handler: the methods it answers (Kong's `Allow`). */
+  | { kind: 'options'; allow: string }
   | { kind: 'not_found' };
 
 function decodeSegment(s: string): string {
@@ -65,6 +67,14 @@ function decodeSegment(s: string): string {
 export function splitPath(path: string): string[] {
   const trimmed = path.replace(/\/+$/, '');
   return trimmed === '' ? [] : trimmed.slice(1).split('/');
+}
+
+/** Kong's api_helpers: the handled methods, HEAD with GET, OPTIONS always, sorted, ", "-joined. */
+function allowedMethods(methods: Map<string, AdminRoute>): string {
+  const set = new Set(methods.keys());
+  if (set.has('GET')) set.add('HEAD');
+  set.add('OPTIONS');
+  return [...set].sort().join(', ');
 }
 
 export class Router {
@@ -120,8 +130,12 @@ export class Router {
         }
       }
       if (!ok) continue;
-      const route = c.methods.get(method.toUpperCase()) ?? (method.toUpperCase() === 'HEAD' ? c.methods.get('GET') : undefined);
-      if (!route) return { kind: 'method_not_allowed' };
+      const m = method.toUpperCase();
+      const route = c.methods.get(m) ?? (m === 'HEAD' ? c.methods.get('GET') : undefined);
+      if (!route) {
+        if (m === 'OPTIONS') return { kind: 'options', allow: allowedMethods(c.methods) };
+        return { kind: 'method_not_allowed' };
+      }
       return { kind: 'found', route, params, rawParams };
     }
     return { kind: 'not_found' };

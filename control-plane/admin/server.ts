@@ -53,6 +53,20 @@ export function silverbackVersion(): string {
   return SILVERBACK_VERSION;
 }
 
+/**
+ * Kong's Admin API cors_filter, on every response: the request's Origin (or `*`) with credentials, and
+ * on OPTIONS the requested headers echoed.
+ */
+function corsHeaders(req: IncomingMessage, method: string): Record<string, string> {
+  const origin = req.headers.origin;
+  const out: Record<string, string> = { 'Access-Control-Allow-Origin': typeof origin === 'string' && origin !== '' ? origin : '*', 'Access-Control-Allow-Credentials': 'true' };
+  if (method === 'OPTIONS') {
+    const wanted = req.headers['access-control-request-headers'];
+    if (typeof wanted === 'string' && wanted !== '') out['Access-Control-Allow-Headers'] = wanted;
+  }
+  return out;
+}
+
 export async function startAdminApi(opts: AdminApiOptions): Promise<AdminApi> {
   const { config, dao, log } = opts;
   const version = silverbackVersion();
@@ -75,9 +89,9 @@ export async function startAdminApi(opts: AdminApiOptions): Promise<AdminApi> {
     router.add(r);
   for (const r of opts.extraRoutes ?? []) router.add(r);
 
-  function send(res: ServerResponse, reply: Reply, head: boolean): void {
+  function send(res: ServerResponse, reply: Reply, head: boolean, cors?: Record<string, string>): void {
     if (res.headersSent || res.destroyed) return;
-    const headers: Record<string, string | number> = { Server: serverHeader, ...reply.headers };
+    const headers: Record<string, string | number> = { Server: serverHeader, ...cors, ...reply.headers };
     if (reply.status === 204 || reply.status === 304 || reply.body === undefined) {
       if (reply.status !== 204 && reply.status !== 304) headers['Content-Length'] = 0;
       res.writeHead(reply.status, headers);
@@ -116,10 +130,17 @@ export async function startAdminApi(opts: AdminApiOptions): Promise<AdminApi> {
       const q = rawUrl.indexOf('?');
       const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
       const query = new URLSearchParams(q < 0 ? '' : rawUrl.slice(q + 1));
+      const cors = corsHeaders(req, method);
       const match = router.match(method, path);
+      if (match.kind === 'options') {
+        // Kong answers OPTIONS itself on every route (a CORS preflight needs no credentials)
+        req.resume();
+        send(res, { status: 204, headers: { Allow: match.allow, 'Access-Control-Allow-Methods': match.allow, 'Access-Control-Allow-Headers': cors['Access-Control-Allow-Headers'] ?? 'Content-Type' } }, head, cors);
+        return;
+      }
       if (match.kind !== 'found') {
         req.resume();
-        send(res, match.kind === 'not_found' ? { status: 404, body: { message: 'Not found' } } : { status: 405, body: { message: 'Method not allowed' } }, head);
+        send(res, match.kind === 'not_found' ? { status: 404, body: { message: 'Not found' } } : { status: 405, body: { message: 'Method not allowed' } }, head, cors);
         return;
       }
       const areq: AdminRequest = {
@@ -137,18 +158,18 @@ export async function startAdminApi(opts: AdminApiOptions): Promise<AdminApi> {
         const early = await opts.preHandler(areq);
         if (early) {
           req.resume();
-          send(res, early, head);
+          send(res, early, head, cors);
           return;
         }
       }
       checkArgCount(query);
       areq.body = await parseRequestBody(req, bodyLimit, match.route.rawBody);
-      send(res, await match.route.handler(areq), head);
+      send(res, await match.route.handler(areq), head, cors);
     } catch (err) {
       const reply = errorReply(err, req);
       // unread body (413, 415 before reading): close rather than keep a half-read connection
       if (!req.complete) reply.headers = { ...reply.headers, Connection: 'close' };
-      send(res, reply, head);
+      send(res, reply, head, corsHeaders(req, method));
       if (!req.complete) req.resume();
     } finally {
       counters.inFlight--;

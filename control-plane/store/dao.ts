@@ -93,8 +93,9 @@ class Where {
 
 // Offsets are opaque base64 of the last row's sort key. Spaces are read back as '+' because
 // an unescaped offset in a query string decodes that way.
+// Kong: base64 (no padding) of the JSON array of the last row's primary key.
 function encodeOffset(key: unknown[]): string {
-  return Buffer.from(JSON.stringify(key)).toString('base64');
+  return Buffer.from(JSON.stringify(key)).toString('base64').replace(/=+$/, '');
 }
 
 function decodeOffset(offset: string, check: (key: unknown[]) => boolean): unknown[] {
@@ -348,26 +349,20 @@ export function createDao(pool: pg.Pool, log: Logger, options: DaoOptions = {}):
   async function page(entity: string, opts: PageOptions = {}): Promise<Page> {
     const schema = schemaOf(entity);
     const size = opts.size ?? 100;
-    const byTime = hasCreatedAt(schema);
     const w = new Where().filter(schema, opts.filter);
     if (opts.tags?.length) w.add((p) => `${q('tags')} ${opts.tagsMode === 'or' ? '&&' : '@>'} ${p}::text[]`, opts.tags);
     if (opts.offset) {
-      const key = decodeOffset(opts.offset, (k) =>
-        byTime ? k.length === 2 && typeof k[0] === 'number' && isUuid(k[1]) : k.length === 1 && isUuid(k[0]),
-      );
-      if (byTime) {
-        w.params.push(key[0], key[1]);
-        w.raw(`(${q('created_at')}, ${q('id')}) > ($${w.params.length - 1}, $${w.params.length}::uuid)`);
-      } else w.add((p) => `${q('id')} > ${p}::uuid`, key[0]);
+      // Kong on PostgreSQL pages by primary key; [created_at, id] is the key of offsets we handed out before
+      const key = decodeOffset(opts.offset, (k) => (k.length === 1 && isUuid(k[0])) || (k.length === 2 && typeof k[0] === 'number' && isUuid(k[1])));
+      w.add((p) => `${q('id')} > ${p}::uuid`, key[key.length - 1]);
     }
-    const order = byTime ? `${q('created_at')}, ${q('id')}` : q('id');
     return read(async () => {
-      const res = await pool.query(`SELECT * FROM ${q(schema.name)}${w.sql()} ORDER BY ${order} LIMIT ${size + 1}`, w.params);
+      const res = await pool.query(`SELECT * FROM ${q(schema.name)}${w.sql()} ORDER BY ${q('id')} LIMIT ${size + 1}`, w.params);
       const more = res.rows.length > size;
       const data = res.rows.slice(0, size).map((r) => fromSql(schema, r));
       await attachNameLists(pool, schema, data);
       const last = data[data.length - 1];
-      return { data, offset: more ? encodeOffset(byTime ? [last.created_at, last.id] : [last.id]) : null };
+      return { data, offset: more ? encodeOffset([last.id]) : null };
     });
   }
 

@@ -57,6 +57,8 @@ export interface Field {
   generate?: 'key32' | 'uuid';
   /** Accepted only when the entity's `mutable` check allows (immutable after insert). */
   immutable?: boolean;
+  /** Any non-null value is refused with this message, before other checks (Kong's `eq = null` with `err`). */
+  forbidden?: string;
   description?: string;
 }
 
@@ -78,13 +80,26 @@ export type EntityCheck =
         on_entity?: boolean;
       };
     }
-  | { custom: (entity: Record<string, any>) => EntityError | undefined; fields?: string[] };
+  | {
+      custom: (entity: Record<string, any>) => EntityError | EntityError[] | undefined;
+      fields?: string[];
+      /** Run even when fields already have errors (Kong's run_with_invalid_fields). */
+      always?: boolean;
+    };
 
 /**
  * A custom entity check may report on the entity or on one field (a message, or an error tree
  * for a record field such as a plugin's config); several at once as an array.
  */
 export type EntityError = string | { field: string; message: string | ErrorTree } | (string | { field: string; message: string | ErrorTree })[];
+
+/** Fields and checks that specialize an entity by the value of one field (Kong's subschemas). */
+export interface Subschema {
+  /** Replace the entity's field of the same name when validating. */
+  fields?: Fields;
+  /** Run after the entity's own checks. */
+  entity_checks?: EntityCheck[];
+}
 
 export interface EntitySchema {
   /** Table and Admin API collection name, e.g. "services". */
@@ -98,6 +113,9 @@ export interface EntitySchema {
   endpoint_key?: string;
   fields: Fields;
   entity_checks?: EntityCheck[];
+  /** The field whose value (a string, or the first member of a set that has one) picks a subschema. */
+  subschema_key?: string;
+  subschemas?: Record<string, Subschema>;
   /** Input-only fields turned into real fields before validation (service.url). */
   shorthands?: Record<string, (value: any, input: Record<string, any>) => Record<string, any> | string>;
   /** Unique together, e.g. plugins (name, route, service, consumer). */

@@ -1,5 +1,5 @@
 // Schema engine: defaults, validation with Kong's messages, entity checks and merges.
-import type { EntityCheck, EntitySchema, ErrorTree, Field, Fields } from './types.js';
+import type { EntityCheck, EntityError, EntitySchema, ErrorTree, Field, Fields, Subschema } from './types.js';
 
 const TYPE_MESSAGES: Record<string, string> = {
   string: 'expected a string',
@@ -91,6 +91,7 @@ export function validateField(field: Field, value: any, parent: Record<string, a
     if (field.required && !(field.dynamic && !field.dynamic(parent))) return 'required field missing';
     return undefined;
   }
+  if (field.forbidden !== undefined) return field.forbidden;
   switch (field.type) {
     case 'string':
       if (typeof value !== 'string') return TYPE_MESSAGES.string;
@@ -158,7 +159,7 @@ export function validateField(field: Field, value: any, parent: Record<string, a
       const keys = Object.keys(value);
       if (keys.length !== 1 || keys[0] !== 'id') {
         // unresolved references are resolved by the store before validation
-        if (!('id' in value)) return { id: 'required field missing' } as ErrorTree;
+        if (!('id' in value)) return { id: 'missing primary key' } as ErrorTree;
       }
       if (typeof value.id !== 'string' || !UUID_RE.test(value.id)) return { id: 'expected a valid UUID' } as ErrorTree;
       break;
@@ -233,20 +234,35 @@ function runEntityCheck(check: EntityCheck, v: Record<string, any>, errs: ErrorT
       }
     }
   } else if ('custom' in check) {
-    if (check.fields && check.fields.some((f) => errs[f] !== undefined)) return;
-    if (Object.keys(errs).length && !check.fields) return;
-    const e = check.custom(v);
-    if (e === undefined) return;
-    for (const one of Array.isArray(e) ? e : [e]) {
-      if (typeof one === 'string') entityErrs.push(one);
-      else if (errs[one.field] === undefined) errs[one.field] = one.message;
+    if (!check.always) {
+      if (check.fields && check.fields.some((f) => errs[f] !== undefined)) return;
+      if (Object.keys(errs).length && !check.fields) return;
+    }
+    const res = check.custom(v);
+    if (res === undefined) return;
+    for (const e of [res].flat(2) as Exclude<EntityError, unknown[]>[]) {
+      if (typeof e === 'string') entityErrs.push(e);
+      else if (errs[e.field] === undefined) errs[e.field] = e.message;
     }
   }
 }
 
-/** Strip transient fields and unknown keys are kept out by validation. */
+/** The subschema an entity falls under, by its subschema_key value (first set member that has one). */
+export function subschemaOf(schema: EntitySchema, entity: Record<string, any>): Subschema | undefined {
+  if (!schema.subschema_key || !schema.subschemas) return undefined;
+  const key = entity[schema.subschema_key];
+  if (typeof key === 'string') return schema.subschemas[key];
+  if (Array.isArray(key)) for (const k of key) if (typeof k === 'string' && schema.subschemas[k]) return schema.subschemas[k];
+  return undefined;
+}
+
+/** Validate an entity: its fields (specialized by its subschema), then its checks and the subschema's. */
 export function validateEntity(schema: EntitySchema, entity: Record<string, any>): ErrorTree | undefined {
-  return validateRecord(schema.fields, entity, schema.entity_checks);
+  const sub = subschemaOf(schema, entity);
+  if (!sub) return validateRecord(schema.fields, entity, schema.entity_checks);
+  const fields = sub.fields ? { ...schema.fields, ...sub.fields } : schema.fields;
+  const checks = [...(schema.entity_checks ?? []), ...(sub.entity_checks ?? [])];
+  return validateRecord(fields, entity, checks);
 }
 
 /** Apply shorthand fields (e.g. service.url) to an input object. Returns an error tree on failure. */

@@ -93,7 +93,7 @@ describe('one control plane, three data planes', () => {
       expect(r.ttl).toBeLessThanOrEqual(14 * 24 * 3600);
     }
     const info = await admin(cp, 'GET', '/');
-    expect(rows[0].version).toBe(info.version);
+    expect(rows[0].version).toBe(info.silverback_version);
   });
 
   it('the endpoint answers 400 on a node that is not a control plane', async () => {

@@ -1,5 +1,5 @@
 import * as t from '../typedefs.js';
-import type { EntitySchema, Field } from '../types.js';
+import type { EntitySchema, Field, Subschema } from '../types.js';
 import { quoteList } from '../validate.js';
 
 const HTTPS_LIKE = ['grpcs', 'https', 'tls', 'tls_passthrough'];
@@ -74,6 +74,82 @@ const ipPort: Field = {
 
 const has = (v: unknown) => Array.isArray(v) ? v.length > 0 : v !== null && v !== undefined && (typeof v !== 'object' || Object.keys(v as object).length > 0);
 
+const ipPortSet: Field = { type: 'set', elements: ipPort };
+const methodsField: Field = { type: 'set', elements: { type: 'string', match: /^[A-Z]+$/ } };
+const hostsField: Field = { type: 'array', elements: wildcardHost };
+const pathsField: Field = { type: 'array', elements: { type: 'string', custom: validateRoutePath } };
+const headersField: Field = {
+  type: 'map',
+  keys: {
+    type: 'string',
+    custom: (k: string) => (k.toLowerCase() === 'host' ? "cannot contain 'host' header, which must be specified in the 'hosts' attribute" : undefined),
+  },
+  values: { type: 'array', elements: { type: 'string' } },
+};
+const isGrpc = (ps: unknown) => Array.isArray(ps) && (ps[0] === 'grpc' || ps[0] === 'grpcs');
+const cannot = (field: Field, name: string, when: string): Field => ({ ...field, forbidden: `cannot set '${name}' when 'protocols' is ${when}` });
+
+/**
+ * Kong's conditional_at_least_one_of (runs even when fields are invalid): when `protocols` contains
+ * `first`, one of `a` must be set, else when it contains `second`, one of `b`.
+ */
+function atLeastOneWhen(first: (ps: string[]) => boolean, a: string[], errA: string, second?: (ps: string[]) => boolean, b?: string[], errB?: string) {
+  return {
+    custom: (r: Record<string, any>) => {
+      const ps: unknown = r.protocols;
+      if (!Array.isArray(ps)) return undefined;
+      if (first(ps)) return a.some((n) => has(r[n])) ? undefined : errA.replace('%s', quoteList(a));
+      if (second && b && second(ps)) return b.some((n) => has(r[n])) ? undefined : (errB as string).replace('%s', quoteList(b));
+      return undefined;
+    },
+    always: true,
+  };
+}
+
+const HTTP_WHEN = "'http' or 'https'";
+const HTTP_SUBSCHEMA: Subschema = {
+  fields: { sources: cannot(ipPortSet, 'sources', HTTP_WHEN), destinations: cannot(ipPortSet, 'destinations', HTTP_WHEN) },
+  entity_checks: [
+    atLeastOneWhen(
+      (ps) => ps.includes('https'), ['methods', 'hosts', 'headers', 'paths', 'snis'], "must set one of %s when 'protocols' is 'https'",
+      (ps) => ps.includes('http'), ['methods', 'hosts', 'headers', 'paths'], "must set one of %s when 'protocols' is 'http'",
+    ),
+  ],
+};
+
+const GRPC_WHEN = "'grpc' or 'grpcs'";
+const GRPC_SUBSCHEMA: Subschema = {
+  fields: {
+    strip_path: {
+      type: 'boolean', required: true, default: false,
+      custom: (v: boolean) => (v === true ? `cannot set 'strip_path' when 'protocols' is ${GRPC_WHEN}` : undefined),
+    },
+    methods: cannot(methodsField, 'methods', GRPC_WHEN),
+    sources: cannot(ipPortSet, 'sources', GRPC_WHEN),
+    destinations: cannot(ipPortSet, 'destinations', GRPC_WHEN),
+  },
+  entity_checks: [
+    atLeastOneWhen(
+      (ps) => ps.includes('grpcs'), ['hosts', 'headers', 'paths', 'snis'], "must set one of %s when 'protocols' is 'grpcs'",
+      (ps) => ps.includes('grpc'), ['hosts', 'headers', 'paths'], "must set one of %s when 'protocols' is 'grpc'",
+    ),
+  ],
+};
+
+const STREAM_WHEN = "'tcp', 'tls', 'tls_passthrough' or 'udp'";
+const STREAM_SUBSCHEMA: Subschema = {
+  fields: {
+    methods: cannot(methodsField, 'methods', STREAM_WHEN),
+    hosts: cannot(hostsField, 'hosts', STREAM_WHEN),
+    paths: cannot(pathsField, 'paths', STREAM_WHEN),
+    headers: cannot(headersField, 'headers', STREAM_WHEN),
+  },
+  entity_checks: [
+    atLeastOneWhen((ps) => ps.length > 0 && ps.every((p) => STREAM.includes(p)), ['sources', 'destinations', 'snis'], "must set one of %s when 'protocols' is 'tcp', 'tls' or 'udp'"),
+    atLeastOneWhen((ps) => ps.length > 0 && ps.every((p) => p === 'tls_passthrough'), ['snis'], "must set snis when 'protocols' is 'tls_passthrough'"),
+  ],
+};
+
 export const routes: EntitySchema = {
   name: 'routes',
   primary_key: ['id'],
@@ -96,77 +172,45 @@ export const routes: EntitySchema = {
         return undefined;
       },
     },
-    methods: { type: 'set', elements: { type: 'string', match: /^[A-Z]+$/ } },
-    hosts: { type: 'array', elements: wildcardHost },
-    paths: { type: 'array', elements: { type: 'string', custom: validateRoutePath } },
-    headers: {
-      type: 'map',
-      keys: {
-        type: 'string',
-        custom: (k: string) => (k.toLowerCase() === 'host' ? "cannot contain 'host' header" : undefined),
-      },
-      values: { type: 'array', elements: { type: 'string' } },
-    },
+    methods: methodsField,
+    hosts: hostsField,
+    paths: pathsField,
+    headers: headersField,
     https_redirect_status_code: { type: 'integer', one_of: [426, 301, 302, 307, 308], default: 426, required: true },
     regex_priority: { type: 'integer', default: 0 },
-    strip_path: { type: 'boolean', required: true, default: true },
+    // grpc(s) routes default to false (their subschema refuses true)
+    strip_path: { type: 'boolean', required: true, default: true, default_fn: (r) => (isGrpc(r.protocols) ? false : undefined) },
     path_handling: { type: 'string', one_of: ['v0', 'v1'], default: 'v0' },
     preserve_host: { type: 'boolean', required: true, default: false },
     request_buffering: { type: 'boolean', required: true, default: true },
     response_buffering: { type: 'boolean', required: true, default: true },
     snis: { type: 'set', elements: wildcardHost },
-    sources: { type: 'set', elements: ipPort },
-    destinations: { type: 'set', elements: ipPort },
+    sources: ipPortSet,
+    destinations: ipPortSet,
     tags: t.tags,
     service: t.foreign('services', { on_delete: 'restrict' }),
   },
   entity_checks: [
     {
+      // Kong's conditional: snis only with a TLS protocol (the field says its length must be 0)
       custom: (r) => {
         const ps: string[] = r.protocols ?? [];
-        if (has(r.snis) && !ps.some((p) => HTTPS_LIKE.includes(p)))
-          return { field: 'snis', message: "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'" };
-        return undefined;
+        if (!has(r.snis) || ps.some((p) => HTTPS_LIKE.includes(p))) return undefined;
+        return ["'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'", { field: 'snis', message: 'length must be 0' }];
       },
       fields: ['protocols', 'snis'],
     },
-    {
-      custom: (r) => {
-        const ps: string[] = r.protocols ?? [];
-        const http = ['methods', 'hosts', 'headers', 'paths'];
-        if (ps.includes('https') || ps.includes('grpcs')) {
-          const f = [...http, 'snis'];
-          if (!f.some((n) => has(r[n]))) return `must set one of ${quoteList(f)} when 'protocols' is 'https'`;
-        } else if (ps.includes('http') || ps.includes('grpc')) {
-          if (!http.some((n) => has(r[n]))) return `must set one of ${quoteList(http)} when 'protocols' is 'http'`;
-        } else if (ps.some((p) => STREAM.includes(p) || p === 'tls_passthrough')) {
-          const f = ['sources', 'destinations', 'snis'];
-          if (!f.some((n) => has(r[n]))) return `must set one of ${quoteList(f)} when 'protocols' is 'tcp', 'tls' or 'udp'`;
-        }
-        return undefined;
-      },
-      fields: ['protocols', 'methods', 'hosts', 'headers', 'paths', 'snis', 'sources', 'destinations'],
-    },
-    {
-      custom: (r) => {
-        const ps: string[] = r.protocols ?? [];
-        if ((ps.includes('grpc') || ps.includes('grpcs')) && r.strip_path === true)
-          return { field: 'strip_path', message: 'value must be false' };
-        return undefined;
-      },
-      fields: ['protocols', 'strip_path'],
-    },
-    {
-      custom: (r) => {
-        const ps: string[] = r.protocols ?? [];
-        if (ps.some((p) => t.httpProtocols.includes(p))) {
-          if (has(r.sources)) return { field: 'sources', message: "'sources' can only be set when 'protocols' is 'tcp', 'tls', 'tls_passthrough' or 'udp'" };
-          if (has(r.destinations))
-            return { field: 'destinations', message: "'destinations' can only be set when 'protocols' is 'tcp', 'tls', 'tls_passthrough' or 'udp'" };
-        }
-        return undefined;
-      },
-      fields: ['protocols', 'sources', 'destinations'],
-    },
   ],
+  // Kong's routes_subschemas.lua: the first protocol picks the rules for the other fields
+  subschema_key: 'protocols',
+  subschemas: {
+    http: HTTP_SUBSCHEMA,
+    https: HTTP_SUBSCHEMA,
+    grpc: GRPC_SUBSCHEMA,
+    grpcs: GRPC_SUBSCHEMA,
+    tcp: STREAM_SUBSCHEMA,
+    tls: STREAM_SUBSCHEMA,
+    udp: STREAM_SUBSCHEMA,
+    tls_passthrough: STREAM_SUBSCHEMA,
+  },
 };
