@@ -106,7 +106,8 @@ async function authenticateIssuer(ctx: RequestContext, st: JwtState, entry: Cach
   if (jwk.alg !== null && jwk.alg !== alg) return unauthorized({ message: 'Invalid algorithm' }, st.challengeInvalid);
   if (!(await signatureValid(entry, jwk.key, alg))) return unauthorized({ message: 'Invalid signature' }, st.challengeInvalid);
 
-  const claimErrors = verifyRegisteredClaims(jwt.claims, st.issuerClaims, nowSeconds(), st.leeway);
+  const toVerify = jwt.claims.nbf !== undefined && !st.issuerClaims.has('nbf') ? [...st.issuerClaims, 'nbf'] : st.issuerClaims;
+  const claimErrors = verifyRegisteredClaims(jwt.claims, toVerify, nowSeconds(), st.leeway);
   if (claimErrors) return unauthorized(claimErrors, st.challengeInvalid);
   const claimError = checkIssuerClaims(issuer, jwt.claims);
   if (claimError) return unauthorized({ message: claimError }, st.challengeInvalid);
