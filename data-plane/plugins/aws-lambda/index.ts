@@ -8,6 +8,7 @@ import { VIA_VALUE } from '../../proxy/version.js';
 import { invoke, lambdaClient, loadLambdaSdk, type LambdaConnectionConfig } from './client.js';
 import { buildPayload, usesForwarding, type PayloadConfig } from './payload.js';
 import { extractProxyResponse } from './proxy-response.js';
+import { httpApiEvent } from './apigw-event.js';
 
 export interface AwsLambdaConfig extends PayloadConfig {
   timeout: number;
@@ -26,6 +27,7 @@ export interface AwsLambdaConfig extends PayloadConfig {
   unhandled_status: number | null;
   is_proxy_integration: boolean;
   proxy_url: string | null;
+  awsgateway_compatible_payload_version: '2.0' | null;
 }
 
 interface AwsLambdaState {
@@ -87,7 +89,7 @@ export const awsLambda: PluginHandler<AwsLambdaConfig> = {
   },
 
   bufferRequest(conf) {
-    return conf.awsgateway_compatible || !usesForwarding(conf) || conf.forward_request_body;
+    return conf.awsgateway_compatible_payload_version != null || conf.awsgateway_compatible || !usesForwarding(conf) || conf.forward_request_body;
   },
 
   async access(ctx: RequestContext, conf, st: AwsLambdaState): Promise<PluginResponse> {
@@ -99,7 +101,7 @@ export const awsLambda: PluginHandler<AwsLambdaConfig> = {
       invocationType: conf.invocation_type,
       logType: conf.log_type,
       qualifier: conf.qualifier,
-      payload: buildPayload(ctx, conf),
+      payload: conf.awsgateway_compatible_payload_version === '2.0' ? JSON.stringify(httpApiEvent(ctx)) : buildPayload(ctx, conf),
     });
 
     let status: number | undefined;

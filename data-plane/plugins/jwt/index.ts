@@ -80,6 +80,7 @@ async function authenticate(ctx: RequestContext, conf: JwtConfig, st: JwtState):
 
   setConsumer(ctx, consumer, secret.row);
   ctx.shared.authenticated_jwt_token = token;
+  ctx.authenticatedJwt = { token, header: jwt.header, claims: jwt.claims, scopes: typeof jwt.claims.scope === 'string' ? jwt.claims.scope.split(' ').filter(Boolean) : [] };
   return undefined;
 }
 
