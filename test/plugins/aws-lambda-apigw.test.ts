@@ -11,6 +11,9 @@ import { keyPair, nowSec, sign } from '../helpers/jwt-keys.js';
 import { startProxy } from '../proxy/fixtures.js';
 import { prepareInsert } from '../../shared/schema/entity.js';
 import { consumers, jwt_secrets } from '../../shared/schema/entities/index.js';
+import { setLambdaLog } from '../../data-plane/plugins/aws-lambda/log.js';
+import { request as undiciRequest } from 'undici';
+import { randomBytes } from 'node:crypto';
 import { pluginRow, rejection, request, route, snapshot } from './helpers.js';
 
 const ENV_KEYS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_LAMBDA', 'AWS_EC2_METADATA_DISABLED', 'AWS_PROFILE'];
@@ -58,6 +61,21 @@ describe('aws-lambda: API Gateway HTTP API (payload 2.0)', () => {
         router,
         plainObject: () => ({ hello: 'world', list: [] }),
         plainString: () => 'Hello from Lambda!',
+        thrower: () => {
+          throw new TypeError('Cannot read properties of undefined');
+        },
+        badStatus: () => ({ statusCode: 'abc', body: 'x' }),
+        objectBody: () => ({ statusCode: 200, body: { not: 'a string' } }),
+        badBase64: () => ({ statusCode: 200, body: '%%%', isBase64Encoded: true }),
+        multi: () => ({
+          statusCode: 201,
+          headers: { 'X-One': 'a', 'Content-Length': '999', 'X-Num': 7 },
+          multiValueHeaders: { 'x-two': ['b', 'c'] },
+          cookies: ['a=1', 'b=2; HttpOnly'],
+          body: 'made',
+        }),
+        binEcho: (ev) => ({ statusCode: 200, headers: { 'content-type': 'application/octet-stream' }, body: ev.body ?? '', isBase64Encoded: ev.isBase64Encoded }),
+        huge: () => ({ statusCode: 200, body: 'x'.repeat(6_300_000) }),
       },
     });
 
@@ -80,6 +98,12 @@ describe('aws-lambda: API Gateway HTTP API (payload 2.0)', () => {
     add({ paths: ['/orders'], strip_path: false }, { function_name: 'router' });
     add({ paths: ['/plain-object'] }, { function_name: 'plainObject' });
     add({ paths: ['/plain-string'] }, { function_name: 'plainString' });
+    for (const name of ['thrower', 'badStatus', 'objectBody', 'badBase64', 'multi', 'binEcho', 'huge', 'throttledFunction', 'missingFunction', 'functionWithBadJSON']) {
+      add({ paths: [`/fn/${name}`] }, { function_name: name });
+    }
+    add({ paths: ['/fn/slow'] }, { function_name: 'functionSlow', timeout: 300 });
+    add({ paths: ['/fn/event'] }, { function_name: 'functionEcho', invocation_type: 'Event' });
+    add({ paths: ['/fn/noregion'] }, { function_name: 'functionEcho', aws_region: null });
     ({ proxy, url } = await startProxy(snapshot({ routes, plugins, consumers: [consumer], jwt_secrets: [credential] }), { registry: handlers }));
   });
 
@@ -185,6 +209,121 @@ describe('aws-lambda: API Gateway HTTP API (payload 2.0)', () => {
       const before = lambda.invocations.length;
       expect((await call('/secure')).status).toBe(401);
       expect(lambda.invocations.length).toBe(before);
+    });
+  });
+
+  describe('the response', () => {
+    it('a function written for API Gateway (router on rawPath) works unchanged', async () => {
+      const list = await call('/orders');
+      expect(list.status).toBe(200);
+      expect(list.json()).toEqual([{ id: 1 }]);
+      const put = await call('/orders/7', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"qty":2}' });
+      expect(put.status).toBe(200);
+      expect(put.json()).toEqual({ id: 7, qty: 2 });
+      expect(put.headers['set-cookie']).toEqual(['seen=1; Path=/', 'lang=en']);
+      expect(put.headers['apigw-requestid']).toMatch(/^[0-9a-f]+$/);
+      // API Gateway does not pass Lambda's own headers on
+      expect(put.headers['x-amz-executed-version']).toBeUndefined();
+      expect(put.headers['x-amzn-requestid']).toBeUndefined();
+      const none = await call('/orders/7');
+      expect(none.status).toBe(404);
+      expect(none.body).toBe('no route');
+    });
+
+    it('maps headers, multiValueHeaders and cookies; the proxy frames the body itself', async () => {
+      const res = await call('/fn/multi');
+      expect(res.status).toBe(201);
+      expect(res.body).toBe('made');
+      expect(res.headers['x-one']).toBe('a');
+      expect(res.headers['x-num']).toBe('7');
+      expect(res.headers['x-two']).toBe('b, c');
+      expect(res.headers['set-cookie']).toEqual(['a=1', 'b=2; HttpOnly']);
+      expect(res.headers['content-length']).toBe('4');
+    });
+
+    it('infers 200 application/json for JSON without statusCode (a JSON string is the body itself)', async () => {
+      const obj = await call('/plain-object');
+      expect(obj.status).toBe(200);
+      expect(obj.headers['content-type']).toBe('application/json');
+      expect(obj.json()).toEqual({ hello: 'world', list: [] });
+      const str = await call('/plain-string');
+      expect(str.status).toBe(200);
+      expect(str.headers['content-type']).toBe('application/json');
+      expect(str.body).toBe('Hello from Lambda!');
+    });
+
+    it('carries large binary bodies both ways (base64 in the event and in the response)', async () => {
+      const bin = randomBytes(1024 * 1024);
+      const res = await undiciRequest(`${url}/fn/binEcho`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: bin });
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toBe('application/octet-stream');
+      expect(Buffer.from(await res.body.arrayBuffer()).equals(bin)).toBe(true);
+      expect(lambda.last().event.isBase64Encoded).toBe(true);
+    });
+
+    it('answers 202 for an Event invocation', async () => {
+      const res = await call('/fn/event');
+      expect(res.status).toBe(202);
+      expect(res.body).toBe('');
+    });
+  });
+
+  describe('errors, as API Gateway HTTP APIs answer them, with the cause logged', () => {
+    const logs: Record<string, unknown>[] = [];
+    beforeAll(() => setLambdaLog({ error: (obj) => void logs.push(obj) }));
+    afterAll(() => setLambdaLog(null));
+
+    const expectError = async (path: string, status: number, message: string, cause: RegExp, opts: Parameters<typeof request>[1] = {}) => {
+      logs.length = 0;
+      const res = await call(path, opts);
+      expect(res.status).toBe(status);
+      expect(res.body).toBe(JSON.stringify({ message }));
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      expect(res.headers['apigw-requestid']).toMatch(/^[0-9a-f]+$/);
+      expect(logs).toHaveLength(1);
+      expect(logs[0]).toMatchObject({ status, request_id: res.headers['apigw-requestid'] });
+      expect(String(logs[0].cause)).toMatch(cause);
+      return res;
+    };
+
+    it('a function error is 500 Internal Server Error', async () => {
+      await expectError('/fn/thrower', 500, 'Internal Server Error', /^function error \(Unhandled\): TypeError: Cannot read properties of undefined$/);
+    });
+
+    it('a malformed response is 500 Internal Server Error', async () => {
+      await expectError('/fn/badStatus', 500, 'Internal Server Error', /statusCode must be an integer/);
+      await expectError('/fn/objectBody', 500, 'Internal Server Error', /body must be a string/);
+      await expectError('/fn/badBase64', 500, 'Internal Server Error', /not base64/);
+      await expectError('/fn/functionWithBadJSON', 500, 'Internal Server Error', /not JSON/);
+    });
+
+    it('a response over 6 MB (Lambda fails the function) is 500', async () => {
+      await expectError('/fn/huge', 500, 'Internal Server Error', /Function.ResponseSizeTooLarge/);
+    });
+
+    it('a throttled invocation is 429, other Invoke API errors are 500', async () => {
+      await expectError('/fn/throttledFunction', 429, 'Too Many Requests', /^TooManyRequestsException: Rate Exceeded\.$/);
+      await expectError('/fn/missingFunction', 500, 'Internal Server Error', /^ResourceNotFoundException: Function not found/);
+    });
+
+    it('a function outliving the timeout is 503 Service Unavailable', async () => {
+      const t0 = Date.now();
+      await expectError('/fn/slow', 503, 'Service Unavailable', /^TimeoutError/);
+      expect(Date.now() - t0).toBeLessThan(1400);
+    });
+
+    it('an event over 6 MB is 413 without invoking the function', async () => {
+      const before = lambda.invocations.length;
+      await expectError('/fn/binEcho', 413, 'Request Entity Too Large', /exceeds Lambda's 6291456-byte payload limit/, {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: Buffer.alloc(5 * 1024 * 1024),
+      });
+      expect(lambda.invocations.length).toBe(before);
+    });
+
+    it('no region is 500 with the cause logged', async () => {
+      await expectError('/fn/noregion', 500, 'Internal Server Error', /^no region specified$/);
     });
   });
 });

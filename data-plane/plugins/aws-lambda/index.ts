@@ -9,6 +9,11 @@ import { invoke, lambdaClient, loadLambdaSdk, type LambdaConnectionConfig } from
 import { buildPayload, usesForwarding, type PayloadConfig } from './payload.js';
 import { extractProxyResponse } from './proxy-response.js';
 import { httpApiEvent } from './apigw-event.js';
+import { errorAnswer, httpApiResponse, invokeFailure, type Mapped } from './apigw-response.js';
+import { lambdaLog } from './log.js';
+
+/** Lambda's synchronous invocation payload limit (6 MB): a larger event is refused before the call. */
+export const PAYLOAD_LIMIT = 6 * 1024 * 1024;
 
 export interface AwsLambdaConfig extends PayloadConfig {
   timeout: number;
@@ -94,6 +99,13 @@ export const awsLambda: PluginHandler<AwsLambdaConfig> = {
 
   async access(ctx: RequestContext, conf, st: AwsLambdaState): Promise<PluginResponse> {
     if (st.unsupported !== null) throw new Error(st.unsupported);
+    if (conf.awsgateway_compatible_payload_version === '2.0') {
+      const mapped = await apiGatewayAccess(ctx, conf, st);
+      if (mapped.cause !== undefined) {
+        lambdaLog().error({ request_id: ctx.requestId, function_name: conf.function_name, status: mapped.response.status, cause: mapped.cause }, 'aws-lambda: API Gateway error answer');
+      }
+      return mapped.response;
+    }
     if (st.connection === null) throw new Error('aws-lambda: no region specified');
     const client = await lambdaClient(st.connection);
     const result = await invoke(client, {
@@ -101,7 +113,7 @@ export const awsLambda: PluginHandler<AwsLambdaConfig> = {
       invocationType: conf.invocation_type,
       logType: conf.log_type,
       qualifier: conf.qualifier,
-      payload: conf.awsgateway_compatible_payload_version === '2.0' ? JSON.stringify(httpApiEvent(ctx)) : buildPayload(ctx, conf),
+      payload: buildPayload(ctx, conf),
     });
 
     let status: number | undefined;
@@ -124,5 +136,27 @@ export const awsLambda: PluginHandler<AwsLambdaConfig> = {
     return { status, body, headers };
   },
 };
+
+/** API Gateway mode: every outcome, failures included, is an API Gateway answer (no Kong 500). */
+async function apiGatewayAccess(ctx: RequestContext, conf: AwsLambdaConfig, st: AwsLambdaState): Promise<Mapped> {
+  if (st.connection === null) return errorAnswer('internal', ctx.requestId, 'no region specified');
+  const payload = JSON.stringify(httpApiEvent(ctx));
+  const size = Buffer.byteLength(payload);
+  if (size > PAYLOAD_LIMIT) return errorAnswer('tooLarge', ctx.requestId, `event of ${size} bytes exceeds Lambda's ${PAYLOAD_LIMIT}-byte payload limit`);
+  let result;
+  try {
+    const client = await lambdaClient(st.connection);
+    result = await invoke(client, {
+      functionName: conf.function_name ?? '',
+      invocationType: conf.invocation_type,
+      logType: conf.log_type,
+      qualifier: conf.qualifier,
+      payload,
+    });
+  } catch (err) {
+    return invokeFailure(err, ctx.requestId);
+  }
+  return httpApiResponse(result, ctx.requestId);
+}
 
 export default awsLambda;
