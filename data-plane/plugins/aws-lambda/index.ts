@@ -11,6 +11,7 @@ import { extractProxyResponse } from './proxy-response.js';
 import { httpApiEvent } from './apigw-event.js';
 import { errorAnswer, httpApiResponse, invokeFailure, type Mapped } from './apigw-response.js';
 import { lambdaLog } from './log.js';
+import { emptyArraysAsObjects, isJsonType } from './empty-arrays.js';
 
 /** Lambda's synchronous invocation payload limit (6 MB): a larger event is refused before the call. */
 export const PAYLOAD_LIMIT = 6 * 1024 * 1024;
@@ -32,6 +33,7 @@ export interface AwsLambdaConfig extends PayloadConfig {
   unhandled_status: number | null;
   is_proxy_integration: boolean;
   proxy_url: string | null;
+  empty_arrays_mode: 'legacy' | 'correct';
   awsgateway_compatible_payload_version: '2.0' | null;
 }
 
@@ -47,6 +49,11 @@ const DROPPED = new Set(['content-length', 'transfer-encoding', 'connection', 'k
 
 function envRegion(): string | null {
   return process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || null;
+}
+
+function headerValue(headers: Record<string, string | string[]>, lower: string): string | string[] | undefined {
+  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === lower) return v;
+  return undefined;
 }
 
 /** Case-insensitive header merge: later sources replace earlier ones. */
@@ -127,7 +134,13 @@ export const awsLambda: PluginHandler<AwsLambdaConfig> = {
       status = extracted.response.status;
       headers = mergeHeaders(headers, extracted.response.headers);
       body = extracted.response.body;
-    } else headers = mergeHeaders(headers);
+    } else {
+      headers = mergeHeaders(headers);
+      // Kong re-encodes a JSON result it decoded (not a proxy-integration body, which stays a string)
+      if (conf.empty_arrays_mode === 'legacy' && isJsonType(headerValue(headers, 'content-type'))) {
+        body = Buffer.from(emptyArraysAsObjects(body.toString('utf8')), 'utf8');
+      }
+    }
 
     if (status === undefined) {
       status = conf.unhandled_status != null && result.functionError === 'Unhandled' ? conf.unhandled_status : result.status;
