@@ -14,6 +14,11 @@
 //   functionProxyEcho                       → proxy response 201 echoing the event as JSON body, custom headers
 //   functionSlow                            → echoes after 1.5 s (timeouts)
 //   missingFunction                         → 404 ResourceNotFoundException (an Invoke API error)
+//   throttledFunction                       → 429 TooManyRequestsException (Rate Exceeded.)
+// `functions` (startLambdaServer option) adds JavaScript handlers: each gets the event and its result
+// becomes the JSON payload; a thrown error becomes an Unhandled function error, as the Node runtime.
+// Payloads over Lambda's 6 MB limit: request → 413 RequestTooLargeException, response → function
+// error Function.ResponseSizeTooLarge.
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
@@ -31,6 +36,12 @@ export interface Invocation {
   event: any;
   headers: http.IncomingHttpHeaders;
 }
+
+export type LambdaHandler = (event: any, invocation: Invocation) => unknown;
+
+/** Lambda's synchronous payload limits: 6 MB request, and the response limit its error message names. */
+export const REQUEST_LIMIT = 6 * 1024 * 1024;
+export const RESPONSE_LIMIT = 6291556;
 
 export interface LambdaServer {
   url: string;
@@ -97,7 +108,7 @@ function functionResult(name: string, raw: string, event: any): { payload: strin
   }
 }
 
-export async function startLambdaServer(): Promise<LambdaServer> {
+export async function startLambdaServer(opts: { functions?: Record<string, LambdaHandler> } = {}): Promise<LambdaServer> {
   const invocations: Invocation[] = [];
   const sockets = new Set<Socket>();
   let connections = 0;
@@ -111,7 +122,11 @@ export async function startLambdaServer(): Promise<LambdaServer> {
       if (!auth || !req.headers['x-amz-date']) return apiError(res, 403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
       const functionName = decodeURIComponent(m[1]);
       const qualifier = new URLSearchParams(m[2] ?? '').get('Qualifier');
-      const raw = Buffer.concat(chunks).toString('utf8');
+      const bytes = Buffer.concat(chunks);
+      if (bytes.length > REQUEST_LIMIT) {
+        return apiError(res, 413, 'RequestTooLargeException', `Request must be smaller than ${REQUEST_LIMIT} bytes for the InvokeFunction operation`);
+      }
+      const raw = bytes.toString('utf8');
       let event: any;
       try {
         event = JSON.parse(raw);
@@ -121,6 +136,11 @@ export async function startLambdaServer(): Promise<LambdaServer> {
       const invocationType = String(req.headers['x-amz-invocation-type'] ?? 'RequestResponse');
       const logType = req.headers['x-amz-log-type'] ? String(req.headers['x-amz-log-type']) : null;
       invocations.push({ functionName, qualifier, invocationType, logType, accessKeyId: auth[1], region: auth[3], raw, event, headers: req.headers });
+      if (functionName === 'throttledFunction') {
+        const body = JSON.stringify({ Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded', Type: 'User', message: 'Rate Exceeded.' });
+        res.writeHead(429, { 'content-type': 'application/json', 'x-amzn-errortype': 'TooManyRequestsException', 'content-length': Buffer.byteLength(body) });
+        return res.end(body);
+      }
       if (functionName === 'missingFunction') {
         return apiError(res, 404, 'ResourceNotFoundException', `Function not found: arn:aws:lambda:${auth[3]}:123456789012:function:${functionName}`);
       }
@@ -137,15 +157,34 @@ export async function startLambdaServer(): Promise<LambdaServer> {
         res.writeHead(204, headers);
         return res.end();
       }
-      const result = functionResult(functionName, raw, event);
-      if (logType === 'Tail') headers['X-Amz-Log-Result'] = Buffer.from(`START RequestId: ${headers['x-amzn-RequestId']}\nEND\n`).toString('base64');
-      const send = () => {
-        if (res.destroyed) return;
-        res.writeHead(200, { ...headers, ...result.headers, 'content-length': Buffer.byteLength(result.payload) });
-        res.end(result.payload);
-      };
-      if (result.delay) setTimeout(send, result.delay);
-      else send();
+      const handler = opts.functions?.[functionName];
+      const run = handler
+        ? Promise.resolve()
+            .then(() => handler(event, invocations[invocations.length - 1]))
+            .then(
+              (v): { payload: string; headers?: Record<string, string> } => ({ payload: v === undefined ? 'null' : JSON.stringify(v) }),
+              (err: Error) => ({
+                payload: JSON.stringify({ errorType: err?.name ?? 'Error', errorMessage: err?.message ?? String(err), trace: [] }),
+                headers: { 'X-Amz-Function-Error': 'Unhandled' },
+              }),
+            )
+        : Promise.resolve(functionResult(functionName, raw, event));
+      void run.then((result: { payload: string; headers?: Record<string, string>; delay?: number }) => {
+        if (Buffer.byteLength(result.payload) > RESPONSE_LIMIT) {
+          result = {
+            payload: JSON.stringify({ errorMessage: `Response payload size exceeded maximum allowed payload size (${RESPONSE_LIMIT} bytes).`, errorType: 'Function.ResponseSizeTooLarge' }),
+            headers: { 'X-Amz-Function-Error': 'Unhandled' },
+          };
+        }
+        if (logType === 'Tail') headers['X-Amz-Log-Result'] = Buffer.from(`START RequestId: ${headers['x-amzn-RequestId']}\nEND\n`).toString('base64');
+        const send = () => {
+          if (res.destroyed) return;
+          res.writeHead(200, { ...headers, ...result.headers, 'content-length': Buffer.byteLength(result.payload) });
+          res.end(result.payload);
+        };
+        if (result.delay) setTimeout(send, result.delay);
+        else send();
+      });
     });
   });
   server.on('connection', (s: Socket) => {

@@ -41,7 +41,12 @@ describe('aws-lambda behaviour', () => {
     process.env.AWS_ACCESS_KEY_ID = 'AKIDENVIRONMENT';
     process.env.AWS_SECRET_ACCESS_KEY = 'environment-secret';
     process.env.AWS_EC2_METADATA_DISABLED = 'true';
-    lambda = await startLambdaServer();
+    lambda = await startLambdaServer({
+      functions: {
+        emptyArrays: () => ({ items: [], nested: { a: [ ] }, s: '[]', esc: 'q\\"[]', full: [1, []] }),
+        proxyEmptyArray: () => ({ statusCode: 200, headers: { 'Content-Type': 'application/json' }, body: '{"list": []}' }),
+      },
+    });
 
     const svc = service({ name: 'unused', port: 9 });
     const routes: Row[] = [];
@@ -78,6 +83,9 @@ describe('aws-lambda behaviour', () => {
     add('/proxy-unhandled', { function_name: 'functionWithUnhandledError', is_proxy_integration: true, unhandled_status: 412 });
     add('/proxy-echo', { function_name: 'functionProxyEcho', is_proxy_integration: true, awsgateway_compatible: true });
     add('/badjson', { function_name: 'functionWithBadJSON' });
+    add('/empty-legacy', { function_name: 'emptyArrays' });
+    add('/empty-correct', { function_name: 'emptyArrays', empty_arrays_mode: 'correct' });
+    add('/empty-proxy', { function_name: 'proxyEmptyArray', is_proxy_integration: true });
 
     ({ proxy, url } = await startProxy(snapshot({ services: [svc], routes, plugins }), { registry: handlers }));
   });
@@ -303,6 +311,29 @@ describe('aws-lambda behaviour', () => {
       const res = await call('/badjson');
       expect(res.status).toBe(200);
       expect(res.body).toBe('{"foo":"bar"');
+    });
+  });
+
+  describe('empty_arrays_mode', () => {
+    const sent = JSON.stringify({ items: [], nested: { a: [] }, s: '[]', esc: 'q\\"[]', full: [1, []] });
+
+    it('legacy (default) answers empty arrays of a JSON result as {}, strings untouched', async () => {
+      expect(pluginRow('aws-lambda', { function_name: 'f' }).config.empty_arrays_mode).toBe('legacy');
+      const res = await call('/empty-legacy');
+      expect(res.status).toBe(200);
+      expect(res.body).toBe('{"items":{},"nested":{"a":{}},"s":"[]","esc":"q\\\\\\"[]","full":[1,{}]}');
+      expect(res.json().esc).toBe('q\\"[]');
+      expect(res.headers['content-length']).toBe(String(Buffer.byteLength(res.body)));
+    });
+
+    it('correct keeps [] as the function returned it', async () => {
+      const res = await call('/empty-correct');
+      expect(res.body).toBe(sent);
+      expect(res.json().items).toEqual([]);
+    });
+
+    it('leaves a proxy-integration body (a string to Kong) alone', async () => {
+      expect((await call('/empty-proxy')).body).toBe('{"list": []}');
     });
   });
 

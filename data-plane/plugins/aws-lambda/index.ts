@@ -8,6 +8,13 @@ import { VIA_VALUE } from '../../proxy/version.js';
 import { invoke, lambdaClient, loadLambdaSdk, type LambdaConnectionConfig } from './client.js';
 import { buildPayload, usesForwarding, type PayloadConfig } from './payload.js';
 import { extractProxyResponse } from './proxy-response.js';
+import { httpApiEvent } from './apigw-event.js';
+import { errorAnswer, httpApiResponse, invokeFailure, type Mapped } from './apigw-response.js';
+import { lambdaLog } from './log.js';
+import { emptyArraysAsObjects, isJsonType } from './empty-arrays.js';
+
+/** Lambda's synchronous invocation payload limit (6 MB): a larger event is refused before the call. */
+export const PAYLOAD_LIMIT = 6 * 1024 * 1024;
 
 export interface AwsLambdaConfig extends PayloadConfig {
   timeout: number;
@@ -26,6 +33,8 @@ export interface AwsLambdaConfig extends PayloadConfig {
   unhandled_status: number | null;
   is_proxy_integration: boolean;
   proxy_url: string | null;
+  empty_arrays_mode: 'legacy' | 'correct';
+  awsgateway_compatible_payload_version: '2.0' | null;
 }
 
 interface AwsLambdaState {
@@ -40,6 +49,11 @@ const DROPPED = new Set(['content-length', 'transfer-encoding', 'connection', 'k
 
 function envRegion(): string | null {
   return process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || null;
+}
+
+function headerValue(headers: Record<string, string | string[]>, lower: string): string | string[] | undefined {
+  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === lower) return v;
+  return undefined;
 }
 
 /** Case-insensitive header merge: later sources replace earlier ones. */
@@ -87,11 +101,18 @@ export const awsLambda: PluginHandler<AwsLambdaConfig> = {
   },
 
   bufferRequest(conf) {
-    return conf.awsgateway_compatible || !usesForwarding(conf) || conf.forward_request_body;
+    return conf.awsgateway_compatible_payload_version != null || conf.awsgateway_compatible || !usesForwarding(conf) || conf.forward_request_body;
   },
 
   async access(ctx: RequestContext, conf, st: AwsLambdaState): Promise<PluginResponse> {
     if (st.unsupported !== null) throw new Error(st.unsupported);
+    if (conf.awsgateway_compatible_payload_version === '2.0') {
+      const mapped = await apiGatewayAccess(ctx, conf, st);
+      if (mapped.cause !== undefined) {
+        lambdaLog().error({ request_id: ctx.requestId, function_name: conf.function_name, status: mapped.response.status, cause: mapped.cause }, 'aws-lambda: API Gateway error answer');
+      }
+      return mapped.response;
+    }
     if (st.connection === null) throw new Error('aws-lambda: no region specified');
     const client = await lambdaClient(st.connection);
     const result = await invoke(client, {
@@ -113,7 +134,13 @@ export const awsLambda: PluginHandler<AwsLambdaConfig> = {
       status = extracted.response.status;
       headers = mergeHeaders(headers, extracted.response.headers);
       body = extracted.response.body;
-    } else headers = mergeHeaders(headers);
+    } else {
+      headers = mergeHeaders(headers);
+      // Kong re-encodes a JSON result it decoded (not a proxy-integration body, which stays a string)
+      if (conf.empty_arrays_mode === 'legacy' && isJsonType(headerValue(headers, 'content-type'))) {
+        body = Buffer.from(emptyArraysAsObjects(body.toString('utf8')), 'utf8');
+      }
+    }
 
     if (status === undefined) {
       status = conf.unhandled_status != null && result.functionError === 'Unhandled' ? conf.unhandled_status : result.status;
@@ -122,5 +149,27 @@ export const awsLambda: PluginHandler<AwsLambdaConfig> = {
     return { status, body, headers };
   },
 };
+
+/** API Gateway mode: every outcome, failures included, is an API Gateway answer (no Kong 500). */
+async function apiGatewayAccess(ctx: RequestContext, conf: AwsLambdaConfig, st: AwsLambdaState): Promise<Mapped> {
+  if (st.connection === null) return errorAnswer('internal', ctx.requestId, 'no region specified');
+  const payload = JSON.stringify(httpApiEvent(ctx));
+  const size = Buffer.byteLength(payload);
+  if (size > PAYLOAD_LIMIT) return errorAnswer('tooLarge', ctx.requestId, `event of ${size} bytes exceeds Lambda's ${PAYLOAD_LIMIT}-byte payload limit`);
+  let result;
+  try {
+    const client = await lambdaClient(st.connection);
+    result = await invoke(client, {
+      functionName: conf.function_name ?? '',
+      invocationType: conf.invocation_type,
+      logType: conf.log_type,
+      qualifier: conf.qualifier,
+      payload,
+    });
+  } catch (err) {
+    return invokeFailure(err, ctx.requestId);
+  }
+  return httpApiResponse(result, ctx.requestId);
+}
 
 export default awsLambda;

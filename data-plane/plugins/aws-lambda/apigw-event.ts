@@ -1,0 +1,141 @@
+// Amazon API Gateway's own Lambda proxy events (awsgateway_compatible_payload_version), field by
+// field as AWS documents them, so a function written for API Gateway (or an adapter such as
+// serverless-http, serverless-express, Mangum) runs unchanged:
+//   "2.0" → HTTP API payload 2.0 (version, routeKey, rawPath, cookies, comma-joined headers...)
+// Kong's own serializer (awsgateway_compatible alone) stays in payload.ts.
+import type { RequestContext } from '../types.js';
+import { hostWithoutPort } from '../../proxy/headers.js';
+import { clfTime, matchedRoutePath } from './payload.js';
+
+/** HTTP API: bodies of these types arrive as text, every other body (no Content-Type included) as base64. */
+export function isTextType(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  const type = contentType.split(';', 1)[0].trim().toLowerCase();
+  return type.startsWith('text/') || type === 'application/json' || type === 'application/xml' || type === 'application/javascript';
+}
+
+/** Percent-decoding that keeps malformed sequences as they are ('+' is a space, as API Gateway decodes). */
+function decode(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    return s;
+  }
+}
+
+/** Path of the upstream URI (the route's strip_path and request-transformer edits apply), raw. */
+function upstreamPath(ctx: RequestContext): string {
+  const uri = ctx.upstreamUri || ctx.req.url || '/';
+  const q = uri.indexOf('?');
+  return q >= 0 ? uri.slice(0, q) : uri;
+}
+
+/** "METHOD /path" of the matched route ("ANY" when the route takes every method), "$default" without a path. */
+export function routeKey(ctx: RequestContext): string {
+  const path = matchedRoutePath(ctx.route, ctx.path);
+  if (path === undefined) return '$default';
+  const methods: unknown = ctx.route?.methods;
+  const method = Array.isArray(methods) && methods.length > 0 ? ctx.method : 'ANY';
+  return `${method} ${path}`;
+}
+
+/** Named regex captures of the route path (API Gateway's {param} values). */
+function pathParameters(ctx: RequestContext): Record<string, string> | undefined {
+  let out: Record<string, string> | undefined;
+  for (const [k, v] of Object.entries(ctx.uriCaptures)) {
+    if (/^\d+$/.test(k)) continue;
+    (out ??= {})[k] = v;
+  }
+  return out;
+}
+
+/** JWT authorizer claims as API Gateway passes them: every value a string, arrays as "[a b c]". */
+export function stringifyClaim(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v)) return `[${v.map(stringifyClaim).join(' ')}]`;
+  if (v !== null && typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+function stringClaims(claims: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(claims)) if (v !== undefined) out[k] = stringifyClaim(v);
+  return out;
+}
+
+function body(ctx: RequestContext): { body?: string; isBase64Encoded: boolean } {
+  const raw = ctx.upstreamBody;
+  if (raw === undefined || raw.length === 0) return { isBase64Encoded: false };
+  const type = ctx.req.headers['content-type'];
+  if (isTextType(type)) return { body: raw.toString('utf8'), isBase64Encoded: false };
+  return { body: raw.toString('base64'), isBase64Encoded: true };
+}
+
+/** HTTP API payload format 2.0. */
+export function httpApiEvent(ctx: RequestContext): Record<string, unknown> {
+  const headers: Record<string, string> = {};
+  const cookies: string[] = [];
+  const raw = ctx.req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    const value = raw[i + 1];
+    if (name === 'cookie') {
+      for (const c of value.split(';')) {
+        const t = c.trim();
+        if (t !== '') cookies.push(t);
+      }
+      continue;
+    }
+    headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
+  }
+
+  let query: Record<string, string> | undefined;
+  if (ctx.query !== '') {
+    for (const part of ctx.query.split('&')) {
+      if (part === '') continue;
+      const eq = part.indexOf('=');
+      const key = decode(eq < 0 ? part : part.slice(0, eq));
+      const value = eq < 0 ? '' : decode(part.slice(eq + 1));
+      query ??= {};
+      query[key] = query[key] === undefined ? value : `${query[key]},${value}`;
+    }
+  }
+
+  const key = routeKey(ctx);
+  const path = upstreamPath(ctx);
+  const domainName = hostWithoutPort(ctx.host);
+  const jwt = ctx.authenticatedJwt;
+  const event: Record<string, unknown> = {
+    version: '2.0',
+    routeKey: key,
+    rawPath: path,
+    rawQueryString: ctx.query,
+  };
+  if (cookies.length > 0) event.cookies = cookies;
+  event.headers = headers;
+  if (query !== undefined) event.queryStringParameters = query;
+  const requestContext: Record<string, unknown> = {
+    domainName,
+    domainPrefix: domainName.split('.')[0],
+    http: {
+      method: ctx.method,
+      path,
+      protocol: `HTTP/${ctx.req.httpVersion}`,
+      sourceIp: ctx.clientIp,
+      userAgent: headers['user-agent'] ?? '',
+    },
+    requestId: ctx.requestId,
+    routeKey: key,
+    stage: '$default',
+    time: clfTime(ctx.startedAt),
+    timeEpoch: ctx.startedAt,
+  };
+  if (jwt !== undefined) {
+    requestContext.authorizer = { jwt: { claims: stringClaims(jwt.claims), scopes: jwt.scopes.length > 0 ? jwt.scopes : null } };
+  }
+  event.requestContext = requestContext;
+  const params = pathParameters(ctx);
+  if (params !== undefined) event.pathParameters = params;
+  Object.assign(event, body(ctx));
+  return event;
+}
