@@ -7,6 +7,10 @@ import { gateway, pluginRow, request, route, type Gateway } from './helpers.js';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis.js';
 import { freePort, waitFor } from '../helpers/processes.js';
 import { closeRedisStores } from '../../data-plane/plugins/rate-limiting/index.js';
+import { redisStoreFor } from '../../data-plane/plugins/rate-limiting/redis-store.js';
+import type { PeriodCheck } from '../../data-plane/plugins/rate-limiting/counters.js';
+
+const check = (id: string, limit: number): PeriodCheck => ({ period: 'minute', limit, key: `t:{${id}}`, prevKey: `t:{${id}}:prev`, weight: 0, ttlMs: 60_000 });
 import { at, awayFromEdge, burst, count, hasRateHeaders } from './rate-limiting-helpers.js';
 
 describe('rate-limiting (redis policy)', () => {
@@ -56,6 +60,13 @@ describe('rate-limiting (redis policy)', () => {
     await redis?.destroy();
   });
 
+  const scriptCalls = async () => {
+    const stats = await inspect.info('commandstats');
+    let n = 0;
+    for (const m of stats.matchAll(/cmdstat_(?:evalsha|eval):calls=(\d+)/g)) n += Number(m[1]);
+    return n;
+  };
+
   it('admits exactly the limit of 250 concurrent clients, counted in Redis', async () => {
     await awayFromEdge(60_000, 15_000);
     const rs = await burst(250, () => request(`${gw.url}/exact/x`));
@@ -70,6 +81,19 @@ describe('rate-limiting (redis policy)', () => {
     const ttl = await inspect.pttl(minuteKey);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(61_000);
+  });
+
+  it('requests queued in one event-loop turn go to Redis as one script call, each still checked on its own', async () => {
+    const store = redisStoreFor(pluginRow('rate-limiting', { minute: 1, policy: 'redis', redis: { host: '127.0.0.1', port: redis.port, timeout: 1000 } }).config.redis);
+    await store.consume([check('batch-warm', 1000)]); // script loaded, connection ready
+    const calls0 = await scriptCalls();
+    const outcomes = await Promise.all(Array.from({ length: 50 }, (_, i) => store.consume([check('batch', 30), check(`batch-own-${i}`, 1)])));
+    expect(await scriptCalls()).toBe(calls0 + 1);
+    expect(outcomes.filter((o) => !o.blocked).length).toBe(30);
+    expect(outcomes.filter((o) => !o.blocked).map((o) => o.current[0]).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    expect(outcomes.slice(30).every((o) => o.blocked && o.current[0] === 30 && o.current[1] === 0)).toBe(true);
+    expect(await inspect.get('t:{batch-own-40}')).toBeNull(); // a rejected request consumed nothing in any period
+    expect(await inspect.get('t:{batch-own-3}')).toBe('1');
   });
 
   it('checks all periods in one step: the tightest limit decides and no period over-counts', async () => {

@@ -1,12 +1,14 @@
-// policy redis: counters shared by every data plane. One Lua script checks every period and, only
-// when none is exceeded, increments them all — atomically, in one round trip, so N data planes with
-// any number of concurrent clients admit exactly the limit. ioredis auto-pipelining batches the
-// script calls of concurrent requests into shared writes.
+// policy redis: counters shared by every data plane. One Lua script checks every period of a request
+// and, only when none is exceeded, increments them all — atomically, so N data planes with any
+// number of concurrent clients admit exactly the limit. The requests that arrive in one turn of the
+// event loop go to Redis together, as one script call (requests handled one after the other inside
+// it, each still atomic); ioredis auto-pipelining shares the socket writes of concurrent calls.
 //
 // Topologies: a single server, Sentinel (the master named `sentinel_master`), or Cluster (keys carry
 // a hash tag, so one request's keys live in one slot). Failure never hangs a request: while the
 // connection is down commands fail at once (no offline queue), a command that gets no answer fails
 // after `timeout`, and the client reconnects by itself.
+import { createHash } from 'node:crypto';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { CounterStore, Outcome, PeriodCheck } from './counters.js';
 import { logThrottled } from './log.js';
@@ -30,37 +32,51 @@ export interface RedisConfig {
   cluster_max_redirections?: number | null;
 }
 
-// KEYS: per period i, KEYS[2i-1] = current window counter, KEYS[2i] = previous window counter.
-// ARGV[1] = number of periods; per period i: ARGV[3i-1] limit, ARGV[3i] weight of the previous
-// window (0 = fixed window, not read), ARGV[3i+1] counter lifetime in ms.
-// Returns {blocked, cur1, prev1, cur2, prev2, ...}; cur includes this request when admitted.
-const CONSUME_LUA = `
-local n = tonumber(ARGV[1])
-local out = {0}
-local blocked = 0
-for i = 1, n do
-  local limit = tonumber(ARGV[3 * i - 1])
-  local weight = tonumber(ARGV[3 * i])
-  local c = tonumber(redis.call('GET', KEYS[2 * i - 1]) or '0')
-  local p = 0
-  if weight > 0 then p = tonumber(redis.call('GET', KEYS[2 * i]) or '0') end
-  if p * weight + c + 1 > limit then blocked = 1 end
-  out[2 * i] = c
-  out[2 * i + 1] = p
-end
-if blocked == 0 then
+// A batch of requests. ARGV[1] = number of requests; then per request: its number of periods n,
+// then per period: limit, weight of the previous window (0 = fixed window, not read), counter
+// lifetime in ms. KEYS: per request, per period: current window counter, previous window counter.
+// Returns, per request: blocked (0/1), then per period: current count (this request included when
+// admitted), previous count.
+const BATCH_LUA = `
+local r = tonumber(ARGV[1])
+local out = {}
+local k = 0
+local a = 1
+for q = 1, r do
+  a = a + 1
+  local n = tonumber(ARGV[a])
+  local blocked = 0
+  local base = #out
+  out[base + 1] = 0
   for i = 1, n do
-    local c = redis.call('INCR', KEYS[2 * i - 1])
-    if c == 1 then redis.call('PEXPIRE', KEYS[2 * i - 1], ARGV[3 * i + 1]) end
-    out[2 * i] = c
+    local limit = tonumber(ARGV[a + 1])
+    local weight = tonumber(ARGV[a + 2])
+    a = a + 3
+    local c = tonumber(redis.call('GET', KEYS[k + 2 * i - 1]) or '0')
+    local p = 0
+    if weight > 0 then p = tonumber(redis.call('GET', KEYS[k + 2 * i]) or '0') end
+    if p * weight + c + 1 > limit then blocked = 1 end
+    out[base + 2 * i] = c
+    out[base + 2 * i + 1] = p
   end
+  if blocked == 0 then
+    local a0 = a - 3 * n
+    for i = 1, n do
+      local c = redis.call('INCR', KEYS[k + 2 * i - 1])
+      if c == 1 then redis.call('PEXPIRE', KEYS[k + 2 * i - 1], ARGV[a0 + 3 * i]) end
+      out[base + 2 * i] = c
+    end
+  end
+  out[base + 1] = blocked
+  k = k + 2 * n
 end
-out[1] = blocked
 return out
 `;
+const BATCH_SHA = createHash('sha1').update(BATCH_LUA).digest('hex');
+/** Requests per script call at most (the script blocks Redis while it runs: keep it short). */
+const MAX_BATCH = 128;
 
-type Consume = (...keysThenArgs: (string | number)[]) => Promise<number[]>;
-type Client = (Redis | Cluster) & Record<string, Consume>;
+type Client = Redis | Cluster;
 
 export class RedisUnavailableError extends Error {
   constructor(message: string) {
@@ -69,15 +85,6 @@ export class RedisUnavailableError extends Error {
   }
 }
 
-// One command per number of periods, each with its key count fixed: the call then starts with its
-// first key, which ioredis's Cluster auto-pipelining needs to group commands by slot (with a
-// leading key count it takes that number for the key and mixes slots in one pipeline).
-const SCRIPTS: Record<string, { lua: string; numberOfKeys: number }> = {};
-const COMMAND_FOR: string[] = [];
-for (let n = 1; n <= 6; n++) {
-  COMMAND_FOR[n] = `rlConsume${n}`;
-  SCRIPTS[COMMAND_FOR[n]] = { lua: CONSUME_LUA, numberOfKeys: 2 * n };
-}
 
 /** Reconnect quickly at first, then every second at most. */
 const retry = (times: number) => Math.min(50 * times, 1000);
@@ -116,14 +123,13 @@ function createClient(c: RedisConfig): Client {
       clusterRetryStrategy: retry,
       maxRedirections: c.cluster_max_redirections ?? 5,
       slotsRefreshTimeout: timeout,
-      scripts: SCRIPTS,
     };
     return new Cluster(
       c.cluster_nodes.map((n) => ({ host: n.ip, port: n.port })),
       opts,
-    ) as Client;
+    );
   }
-  const opts: RedisOptions = { ...common, enableOfflineQueue: false, retryStrategy: retry, scripts: SCRIPTS };
+  const opts: RedisOptions = { ...common, enableOfflineQueue: false, retryStrategy: retry };
   if (c.sentinel_nodes && c.sentinel_nodes.length > 0) {
     Object.assign(opts, {
       sentinels: c.sentinel_nodes.map((n) => ({ host: n.host, port: n.port })),
@@ -139,12 +145,21 @@ function createClient(c: RedisConfig): Client {
     opts.host = c.host ?? '127.0.0.1';
     opts.port = c.port ?? 6379;
   }
-  return new Redis(opts) as Client;
+  return new Redis(opts);
+}
+
+interface Pending {
+  checks: PeriodCheck[];
+  resolve(o: Outcome): void;
+  reject(err: unknown): void;
 }
 
 export class RedisStore implements CounterStore {
   readonly client: Client;
   private readonly timeout: number;
+  private readonly isCluster: boolean;
+  private queue: Pending[] = [];
+  private scheduled = false;
   private everReady = false;
   private firstWaitFailed = false;
   /** The last connection error (for logs/tests); cleared when ready. */
@@ -153,6 +168,7 @@ export class RedisStore implements CounterStore {
   constructor(config: RedisConfig) {
     this.timeout = config.timeout ?? 2000;
     this.client = createClient(config);
+    this.isCluster = this.client instanceof Cluster;
     const where = config.cluster_nodes?.length ? 'cluster' : config.sentinel_nodes?.length ? `sentinel ${config.sentinel_master}` : `${config.host}:${config.port}`;
     this.client.on('error', (err: Error) => {
       this.lastError = err;
@@ -162,6 +178,8 @@ export class RedisStore implements CounterStore {
       if (this.everReady) logThrottled('info', `redis-ready:${where}`, { redis: where }, 'rate-limiting: redis connection back');
       this.everReady = true;
       this.lastError = null;
+      // loaded before the first requests, so they do not all meet NOSCRIPT and send the script again
+      if (!this.isCluster) (this.client as Redis).script('LOAD', BATCH_LUA).catch(() => undefined);
     });
   }
 
@@ -187,33 +205,82 @@ export class RedisStore implements CounterStore {
   }
 
   consume(checks: PeriodCheck[]): Promise<Outcome> {
-    if (this.client.status !== 'ready') return this.waitReady().then(() => this.run(checks));
-    return this.run(checks);
+    if (this.client.status !== 'ready') return this.waitReady().then(() => this.enqueue(checks));
+    return this.enqueue(checks);
   }
 
-  private async run(checks: PeriodCheck[]): Promise<Outcome> {
-    const n = checks.length;
-    const args: (string | number)[] = new Array(2 * n + 1 + 3 * n);
-    // KEYS, then ARGV (n first)
-    for (let i = 0; i < n; i++) {
-      args[2 * i] = checks[i].key;
-      args[2 * i + 1] = checks[i].prevKey;
+  private enqueue(checks: PeriodCheck[]): Promise<Outcome> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ checks, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(this.flush);
+      }
+    });
+  }
+
+  /** Sends what the current event-loop turn queued: one call per batch (per hash tag on Cluster). */
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    const q = this.queue;
+    this.queue = [];
+    if (!this.isCluster) {
+      for (let i = 0; i < q.length; i += MAX_BATCH) this.send(q.length <= MAX_BATCH ? q : q.slice(i, i + MAX_BATCH));
+      return;
     }
-    const a = 2 * n;
-    args[a] = n;
-    for (let i = 0; i < n; i++) {
-      args[a + 3 * i + 1] = checks[i].limit;
-      args[a + 3 * i + 2] = checks[i].weight;
-      args[a + 3 * i + 3] = checks[i].ttlMs;
+    // a script may only touch keys of one slot: one batch per hash tag
+    const byTag = new Map<string, Pending[]>();
+    for (const p of q) {
+      const key = p.checks[0].key;
+      const open = key.indexOf('{');
+      const tag = key.slice(open, key.indexOf('}', open) + 1);
+      const list = byTag.get(tag);
+      if (list === undefined) byTag.set(tag, [p]);
+      else list.push(p);
     }
-    const r = await this.client[COMMAND_FOR[n]](...args);
-    const current = new Array<number>(n);
-    const previous = new Array<number>(n);
-    for (let i = 0; i < n; i++) {
-      current[i] = Number(r[2 * i + 1]);
-      previous[i] = Number(r[2 * i + 2]);
+    for (const list of byTag.values()) for (let i = 0; i < list.length; i += MAX_BATCH) this.send(list.slice(i, i + MAX_BATCH));
+  };
+
+  private send(batch: Pending[]): void {
+    const keys: string[] = [];
+    const args: (string | number)[] = [batch.length];
+    for (const { checks } of batch) {
+      args.push(checks.length);
+      for (const ch of checks) {
+        keys.push(ch.key, ch.prevKey);
+        args.push(ch.limit, ch.weight, ch.ttlMs);
+      }
     }
-    return { blocked: Number(r[0]) === 1, current, previous };
+    this.evalBatch(keys, args).then(
+      (r) => {
+        let at = 0;
+        for (const p of batch) {
+          const n = p.checks.length;
+          const current = new Array<number>(n);
+          const previous = new Array<number>(n);
+          const blocked = Number(r[at]) === 1;
+          for (let i = 0; i < n; i++) {
+            current[i] = Number(r[at + 1 + 2 * i]);
+            previous[i] = Number(r[at + 2 + 2 * i]);
+          }
+          at += 1 + 2 * n;
+          p.resolve({ blocked, current, previous });
+        }
+      },
+      (err) => {
+        for (const p of batch) p.reject(err);
+      },
+    );
+  }
+
+  /** EVALSHA (a known command: Cluster routes and auto-pipelines it by its first key), EVAL when the script is not loaded yet. */
+  private async evalBatch(keys: string[], args: (string | number)[]): Promise<unknown[]> {
+    try {
+      return (await this.client.evalsha(BATCH_SHA, keys.length, ...keys, ...args)) as unknown[];
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return (await this.client.eval(BATCH_LUA, keys.length, ...keys, ...args)) as unknown[];
+    }
   }
 
   close(): Promise<void> {
