@@ -108,6 +108,8 @@ describe('seed walkthrough', () => {
       base64_encode_body: true,
       aws_imds_protocol_version: 'v1',
       empty_arrays_mode: 'legacy',
+      // ours, beyond Kong: API Gateway payload versions, off unless asked for
+      awsgateway_compatible_payload_version: null,
     });
   });
 
@@ -125,6 +127,14 @@ describe('seed walkthrough', () => {
       claims_to_verify: null,
       cookie_names: [],
       realm: null,
+      // ours, beyond Kong: JWKS issuers (Cognito) and claims to headers, off unless configured
+      issuers: null,
+      claims_to_headers: null,
+      leeway: 0,
+      jwks_min_ttl: 60,
+      jwks_max_ttl: 86400,
+      jwks_refetch_interval: 10,
+      jwks_timeout: 3000,
     });
     ids.servicePlugin = r.body.id;
   });
@@ -160,6 +170,8 @@ describe('seed walkthrough', () => {
       consumer: { id: ids.consumer },
       created_at: expect.any(Number),
       tags: null,
+      jwks: null, // ours: the key set (or its URL) instead of one PEM
+      jwks_uri: null,
     });
     expect(r.body.rsa_public_key).toMatch(/^-----BEGIN PUBLIC KEY-----/);
     // reachable by its key under the consumer and through the flat collection
