@@ -185,9 +185,12 @@ export async function startSilverback(options: StartOptions = {}): Promise<Silve
     exited: () => exitInfo !== null,
     async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 20_000) {
       if (exitInfo === null) {
-        proc.kill(signal);
+        // a detached process (e.g. npm and the node under it) is stopped as a group, as systemd does
+        if (options.detached) process.kill(-proc.pid!, signal);
+        else proc.kill(signal);
         if (!(await waitForExit(timeoutMs))) {
-          proc.kill('SIGKILL');
+          if (options.detached) process.kill(-proc.pid!, 'SIGKILL');
+          else proc.kill('SIGKILL');
           await exitPromise;
           started.delete(handle);
           throw new Error(`silverback did not exit within ${timeoutMs} ms after ${signal}; killed.\n${tail(output)}`);
