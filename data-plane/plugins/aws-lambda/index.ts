@@ -79,7 +79,7 @@ export const awsLambda: PluginHandler<AwsLambdaConfig> = {
   priority: 750,
 
   init(conf): AwsLambdaState {
-    const unsupported = conf.aws_assume_role_arn ? 'aws_assume_role_arn' : conf.proxy_url ? 'proxy_url' : null;
+    const unsupported = conf.aws_assume_role_arn ? 'aws_assume_role_arn' : null;
     const region = conf.aws_region || envRegion();
     // warm the SDK import now rather than on the first request (a failure surfaces there as a 500)
     loadLambdaSdk().catch(() => undefined);
@@ -94,6 +94,7 @@ export const awsLambda: PluginHandler<AwsLambdaConfig> = {
             disable_https: conf.disable_https,
             timeout: conf.timeout,
             keepalive: conf.keepalive,
+            proxy_url: conf.proxy_url,
           }
         : null,
       unsupported: unsupported && `aws-lambda: ${unsupported} is not supported by this data plane`,
