@@ -108,6 +108,7 @@ describe('seed walkthrough', () => {
       base64_encode_body: true,
       aws_imds_protocol_version: 'v1',
       empty_arrays_mode: 'legacy',
+      awsgateway_compatible_payload_version: null,
     });
   });
 

@@ -11,11 +11,9 @@ import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import type { InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import { LRUCache } from 'lru-cache';
+import { credentialsFor, type CredentialConfig } from './credentials.js';
 
-export interface LambdaConnectionConfig {
-  region: string;
-  aws_key: string | null;
-  aws_secret: string | null;
+export interface LambdaConnectionConfig extends CredentialConfig {
   host: string | null;
   port: number | null;
   disable_https: boolean;
@@ -114,10 +112,11 @@ export function agents(c: Pick<LambdaConnectionConfig, 'keepalive' | 'proxy_url'
 }
 
 function createClient({ LambdaClient }: LambdaSdk, c: LambdaConnectionConfig): LambdaClient {
+  const connection = agents(c);
   const client = new LambdaClient({
     region: c.region,
     endpoint: endpointOf(c),
-    credentials: c.aws_key && c.aws_secret ? { accessKeyId: c.aws_key, secretAccessKey: c.aws_secret } : undefined,
+    credentials: credentialsFor(c, connection),
     // Kong makes one attempt; the client's retries would multiply the configured timeout.
     maxAttempts: 1,
     requestHandler: {
@@ -125,7 +124,7 @@ function createClient({ LambdaClient }: LambdaSdk, c: LambdaConnectionConfig): L
       requestTimeout: c.timeout,
       // without it the SDK only logs a warning when requestTimeout passes (platform-notes.md)
       throwOnRequestTimeout: true,
-      ...agents(c),
+      ...connection,
     },
   });
   // Keep Lambda's raw response headers (x-amzn-RequestId, X-Amz-Log-Result...) for the client response.
@@ -147,7 +146,11 @@ const clients = new LRUCache<string, LambdaClient>({
 });
 
 function cacheKey(c: LambdaConnectionConfig): string {
-  return createHash('sha256').update(JSON.stringify([c.region, c.aws_key, c.aws_secret, c.host, c.port, c.disable_https, c.timeout, c.keepalive, c.proxy_url, process.env.AWS_CA_BUNDLE ?? null])).digest('base64');
+  const fields = [
+    c.region, c.aws_key, c.aws_secret, c.aws_assume_role_arn, c.aws_role_session_name, c.aws_sts_endpoint_url, c.aws_imds_protocol_version,
+    c.host, c.port, c.disable_https, c.timeout, c.keepalive, c.proxy_url, process.env.AWS_CA_BUNDLE ?? null,
+  ];
+  return createHash('sha256').update(JSON.stringify(fields)).digest('base64');
 }
 
 export async function lambdaClient(c: LambdaConnectionConfig): Promise<LambdaClient> {

@@ -22,6 +22,9 @@ export interface AwsLambdaConfig extends PayloadConfig {
   aws_key: string | null;
   aws_secret: string | null;
   aws_assume_role_arn: string | null;
+  aws_role_session_name: string | null;
+  aws_sts_endpoint_url: string | null;
+  aws_imds_protocol_version: 'v1' | 'v2';
   aws_region: string | null;
   function_name: string | null;
   qualifier: string | null;
@@ -40,8 +43,6 @@ export interface AwsLambdaConfig extends PayloadConfig {
 interface AwsLambdaState {
   /** null: no region in the config or the environment (every request is a 500, as in Kong). */
   connection: LambdaConnectionConfig | null;
-  /** A config feature this data plane cannot honour: its requests fail (500) rather than run differently. */
-  unsupported: string | null;
 }
 
 /** Lambda response headers not passed on: the proxy sets its own framing, date and connection. */
@@ -79,7 +80,6 @@ export const awsLambda: PluginHandler<AwsLambdaConfig> = {
   priority: 750,
 
   init(conf): AwsLambdaState {
-    const unsupported = conf.aws_assume_role_arn ? 'aws_assume_role_arn' : null;
     const region = conf.aws_region || envRegion();
     // warm the SDK import now rather than on the first request (a failure surfaces there as a 500)
     loadLambdaSdk().catch(() => undefined);
@@ -89,6 +89,10 @@ export const awsLambda: PluginHandler<AwsLambdaConfig> = {
             region,
             aws_key: conf.aws_key,
             aws_secret: conf.aws_secret,
+            aws_assume_role_arn: conf.aws_assume_role_arn,
+            aws_role_session_name: conf.aws_role_session_name,
+            aws_sts_endpoint_url: conf.aws_sts_endpoint_url,
+            aws_imds_protocol_version: conf.aws_imds_protocol_version,
             host: conf.host,
             port: conf.port,
             disable_https: conf.disable_https,
@@ -97,7 +101,6 @@ export const awsLambda: PluginHandler<AwsLambdaConfig> = {
             proxy_url: conf.proxy_url,
           }
         : null,
-      unsupported: unsupported && `aws-lambda: ${unsupported} is not supported by this data plane`,
     };
   },
 
@@ -106,7 +109,6 @@ export const awsLambda: PluginHandler<AwsLambdaConfig> = {
   },
 
   async access(ctx: RequestContext, conf, st: AwsLambdaState): Promise<PluginResponse> {
-    if (st.unsupported !== null) throw new Error(st.unsupported);
     if (conf.awsgateway_compatible_payload_version === '2.0') {
       const mapped = await apiGatewayAccess(ctx, conf, st);
       if (mapped.cause !== undefined) {
