@@ -35,10 +35,10 @@ function router(event: any): unknown {
 }
 
 describe('aws-lambda schema: awsgateway_compatible_payload_version', () => {
-  it('is unset by default and accepts "2.0" only', () => {
+  it('is unset by default and accepts "1.0" and "2.0"', () => {
     expect(pluginRow('aws-lambda', { function_name: 'f' }).config.awsgateway_compatible_payload_version).toBeNull();
     expect(pluginRow('aws-lambda', { function_name: 'f', awsgateway_compatible_payload_version: '2.0' }).config.awsgateway_compatible_payload_version).toBe('2.0');
-    expect(rejection('aws-lambda', { function_name: 'f', awsgateway_compatible_payload_version: '3.0' }).fields).toEqual({ config: { awsgateway_compatible_payload_version: 'expected one of: 2.0' } });
+    expect(rejection('aws-lambda', { function_name: 'f', awsgateway_compatible_payload_version: '3.0' }).fields).toEqual({ config: { awsgateway_compatible_payload_version: 'expected one of: 1.0, 2.0' } });
   });
 });
 

@@ -1,6 +1,8 @@
 // Amazon API Gateway's own Lambda proxy events (awsgateway_compatible_payload_version), field by
 // field as AWS documents them, so a function written for API Gateway (or an adapter such as
 // serverless-http, serverless-express, Mangum) runs unchanged:
+//   "1.0" → REST API payload 1.0 (no version, last value wins in single-value maps, null for absent
+//           maps, multiValue* maps, requestContext.identity, authorizer.claims)
 //   "2.0" → HTTP API payload 2.0 (version, routeKey, rawPath, cookies, comma-joined headers...)
 // Kong's own serializer (awsgateway_compatible alone) stays in payload.ts.
 import type { RequestContext } from '../types.js';
@@ -138,4 +140,102 @@ export function httpApiEvent(ctx: RequestContext): Record<string, unknown> {
   if (params !== undefined) event.pathParameters = params;
   Object.assign(event, body(ctx));
   return event;
+}
+
+/** REST has binaryMediaTypes, Silverback does not: text-like bodies go as text, others as base64. */
+function isRestText(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  const type = contentType.split(';', 1)[0].trim().toLowerCase();
+  return isTextType(type) || type === 'application/x-www-form-urlencoded' || type.endsWith('+json') || type.endsWith('+xml');
+}
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** exp/iat as a REST Cognito authorizer renders them: Java's Date.toString(), "Tue Apr 04 18:39:39 UTC 2023". */
+export function javaDate(seconds: number): string {
+  const d = new Date(seconds * 1000);
+  return `${DAYS[d.getUTCDay()]} ${MONTHS[d.getUTCMonth()]} ${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} UTC ${d.getUTCFullYear()}`;
+}
+
+function restClaims(claims: Record<string, unknown>): Record<string, string> {
+  const out = stringClaims(claims);
+  for (const k of ['exp', 'iat']) if (typeof claims[k] === 'number' && Number.isFinite(claims[k])) out[k] = javaDate(claims[k] as number);
+  return out;
+}
+
+const IDENTITY_KEYS = [
+  'cognitoIdentityPoolId', 'accountId', 'cognitoIdentityId', 'caller', 'apiKey', 'apiKeyId', 'accessKey', 'cognitoAuthenticationType',
+  'cognitoAuthenticationProvider', 'userArn', 'user', 'principalOrgId', 'clientCert',
+];
+
+/** REST API payload format 1.0. */
+export function restApiEvent(ctx: RequestContext): Record<string, unknown> {
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  const raw = ctx.req.rawHeaders;
+  let userAgent: string | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    headers[name] = raw[i + 1];
+    (multiValueHeaders[name] ??= []).push(raw[i + 1]);
+    if (name.toLowerCase() === 'user-agent') userAgent = raw[i + 1];
+  }
+
+  let query: Record<string, string> | null = null;
+  let multiQuery: Record<string, string[]> | null = null;
+  for (const part of ctx.query === '' ? [] : ctx.query.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const key = decode(eq < 0 ? part : part.slice(0, eq));
+    const value = eq < 0 ? '' : decode(part.slice(eq + 1));
+    (query ??= {})[key] = value;
+    ((multiQuery ??= {})[key] ??= []).push(value);
+  }
+
+  const rawBody = ctx.upstreamBody;
+  let body: string | null = null;
+  let isBase64Encoded = false;
+  if (rawBody !== undefined && rawBody.length > 0) {
+    isBase64Encoded = !isRestText(ctx.req.headers['content-type']);
+    body = rawBody.toString(isBase64Encoded ? 'base64' : 'utf8');
+  }
+
+  const resource = matchedRoutePath(ctx.route, ctx.path) ?? '/{proxy+}';
+  const path = upstreamPath(ctx);
+  const domainName = hostWithoutPort(ctx.host);
+  const identity: Record<string, unknown> = {};
+  for (const k of IDENTITY_KEYS) identity[k] = null;
+  identity.sourceIp = ctx.clientIp;
+  identity.userAgent = userAgent;
+  const requestContext: Record<string, unknown> = {
+    resourcePath: resource,
+    httpMethod: ctx.method,
+    extendedRequestId: ctx.requestId,
+    requestTime: clfTime(ctx.startedAt),
+    path,
+    protocol: `HTTP/${ctx.req.httpVersion}`,
+    stage: '$default',
+    domainPrefix: domainName.split('.')[0],
+    requestTimeEpoch: ctx.startedAt,
+    requestId: ctx.requestId,
+    identity,
+    domainName,
+  };
+  if (ctx.authenticatedJwt !== undefined) requestContext.authorizer = { claims: restClaims(ctx.authenticatedJwt.claims) };
+  return {
+    resource,
+    path,
+    httpMethod: ctx.method,
+    headers,
+    multiValueHeaders,
+    queryStringParameters: query,
+    multiValueQueryStringParameters: multiQuery,
+    pathParameters: pathParameters(ctx) ?? null,
+    stageVariables: null,
+    requestContext,
+    body,
+    isBase64Encoded,
+  };
 }

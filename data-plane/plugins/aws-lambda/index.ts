@@ -8,8 +8,8 @@ import { VIA_VALUE } from '../../proxy/version.js';
 import { invoke, lambdaClient, loadLambdaSdk, type LambdaConnectionConfig } from './client.js';
 import { buildPayload, usesForwarding, type PayloadConfig } from './payload.js';
 import { extractProxyResponse } from './proxy-response.js';
-import { httpApiEvent } from './apigw-event.js';
-import { errorAnswer, httpApiResponse, invokeFailure, type Mapped } from './apigw-response.js';
+import { httpApiEvent, restApiEvent } from './apigw-event.js';
+import { errorAnswer, HTTP_API, invokeFailure, proxyResponse, REST_API, type Mapped } from './apigw-response.js';
 import { lambdaLog } from './log.js';
 import { emptyArraysAsObjects, isJsonType } from './empty-arrays.js';
 
@@ -37,7 +37,7 @@ export interface AwsLambdaConfig extends PayloadConfig {
   is_proxy_integration: boolean;
   proxy_url: string | null;
   empty_arrays_mode: 'legacy' | 'correct';
-  awsgateway_compatible_payload_version: '2.0' | null;
+  awsgateway_compatible_payload_version: '1.0' | '2.0' | null;
 }
 
 interface AwsLambdaState {
@@ -109,7 +109,7 @@ export const awsLambda: PluginHandler<AwsLambdaConfig> = {
   },
 
   async access(ctx: RequestContext, conf, st: AwsLambdaState): Promise<PluginResponse> {
-    if (conf.awsgateway_compatible_payload_version === '2.0') {
+    if (conf.awsgateway_compatible_payload_version !== null) {
       const mapped = await apiGatewayAccess(ctx, conf, st);
       if (mapped.cause !== undefined) {
         lambdaLog().error({ request_id: ctx.requestId, function_name: conf.function_name, status: mapped.response.status, cause: mapped.cause }, 'aws-lambda: API Gateway error answer');
@@ -155,10 +155,12 @@ export const awsLambda: PluginHandler<AwsLambdaConfig> = {
 
 /** API Gateway mode: every outcome, failures included, is an API Gateway answer (no Kong 500). */
 async function apiGatewayAccess(ctx: RequestContext, conf: AwsLambdaConfig, st: AwsLambdaState): Promise<Mapped> {
-  if (st.connection === null) return errorAnswer('internal', ctx.requestId, 'no region specified');
-  const payload = JSON.stringify(httpApiEvent(ctx));
+  const rest = conf.awsgateway_compatible_payload_version === '1.0';
+  const f = rest ? REST_API : HTTP_API;
+  if (st.connection === null) return errorAnswer(f, 'rejected', ctx.requestId, 'no region specified');
+  const payload = JSON.stringify(rest ? restApiEvent(ctx) : httpApiEvent(ctx));
   const size = Buffer.byteLength(payload);
-  if (size > PAYLOAD_LIMIT) return errorAnswer('tooLarge', ctx.requestId, `event of ${size} bytes exceeds Lambda's ${PAYLOAD_LIMIT}-byte payload limit`);
+  if (size > PAYLOAD_LIMIT) return errorAnswer(f, 'tooLarge', ctx.requestId, `event of ${size} bytes exceeds Lambda's ${PAYLOAD_LIMIT}-byte payload limit`);
   let result;
   try {
     const client = await lambdaClient(st.connection);
@@ -170,9 +172,9 @@ async function apiGatewayAccess(ctx: RequestContext, conf: AwsLambdaConfig, st: 
       payload,
     });
   } catch (err) {
-    return invokeFailure(err, ctx.requestId);
+    return invokeFailure(f, err, ctx.requestId);
   }
-  return httpApiResponse(result, ctx.requestId);
+  return proxyResponse(f, result, ctx.requestId);
 }
 
 export default awsLambda;
