@@ -13,6 +13,7 @@ import { keyPair, sign } from '../helpers/jwt-keys.js';
 import { startProxy } from '../proxy/fixtures.js';
 import { prepareInsert } from '../../shared/schema/entity.js';
 import { consumers, jwt_secrets } from '../../shared/schema/entities/index.js';
+import { request as undiciRequest } from 'undici';
 import { pluginRow, request, route, snapshot } from './helpers.js';
 
 const ENV_KEYS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_LAMBDA', 'AWS_EC2_METADATA_DISABLED', 'AWS_PROFILE'];
@@ -45,6 +46,8 @@ describe('aws-lambda: API Gateway REST API (payload 1.0)', () => {
         thrower: () => {
           throw new Error('boom');
         },
+        binEcho: (ev) => ({ statusCode: 200, headers: { 'Content-Type': 'application/octet-stream' }, body: ev.body ?? '', isBase64Encoded: ev.isBase64Encoded }),
+        huge: () => ({ statusCode: 200, body: 'x'.repeat(6_300_000) }),
       },
     });
 
@@ -63,7 +66,7 @@ describe('aws-lambda: API Gateway REST API (payload 1.0)', () => {
     add({ paths: ['~/orders/(?<id>\\d+)$'], strip_path: false }, { function_name: 'functionEcho' });
     add({ paths: ['/echo'] }, { function_name: 'functionEcho' });
     add({ paths: ['/secure'] }, { function_name: 'functionProxyEcho' }, [pluginRow('jwt', {})]);
-    for (const name of ['express', 'merged', 'png', 'plainObject', 'thrower', 'throttledFunction', 'missingFunction', 'functionProxyEcho']) {
+    for (const name of ['express', 'merged', 'png', 'plainObject', 'thrower', 'throttledFunction', 'missingFunction', 'functionProxyEcho', 'binEcho', 'huge']) {
       add({ paths: [`/fn/${name}`] }, { function_name: name });
     }
     add({ paths: ['/fn/slow'] }, { function_name: 'functionSlow', timeout: 300 });
@@ -160,6 +163,14 @@ describe('aws-lambda: API Gateway REST API (payload 1.0)', () => {
       expect(res.headers['x-b']).toBe('only');
     });
 
+    it('carries a 3 MB binary body both ways', async () => {
+      const bin = Buffer.alloc(3 * 1024 * 1024);
+      for (let i = 0; i < bin.length; i++) bin[i] = (i * 7) & 0xff;
+      const res = await undiciRequest(`${url}/fn/binEcho`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: bin });
+      expect(res.statusCode).toBe(200);
+      expect(Buffer.from(await res.body.arrayBuffer()).equals(bin)).toBe(true);
+    });
+
     it('decodes a base64 body', async () => {
       const res = await call('/fn/png');
       expect(res.headers['content-type']).toBe('image/png');
@@ -193,6 +204,17 @@ describe('aws-lambda: API Gateway REST API (payload 1.0)', () => {
     it('a refused Invoke (throttled or not found) is 500: REST does not pass throttling on', async () => {
       await expectError('/fn/throttledFunction', 500, '{"message": "Internal server error"}', /^TooManyRequestsException/);
       await expectError('/fn/missingFunction', 500, '{"message": "Internal server error"}', /^ResourceNotFoundException/);
+    });
+
+    it('a response over 6 MB is 502, an event over 6 MB is 413 without invoking', async () => {
+      await expectError('/fn/huge', 502, '{"message": "Internal server error"}', /Function.ResponseSizeTooLarge/);
+      const before = lambda.invocations.length;
+      logs.length = 0;
+      const res = await call('/fn/binEcho', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.alloc(5 * 1024 * 1024) });
+      expect(res.status).toBe(413);
+      expect(res.body).toBe('{"message": "Request Entity Too Large"}');
+      expect(String(logs[0]?.cause)).toMatch(/payload limit/);
+      expect(lambda.invocations.length).toBe(before);
     });
 
     it('a timeout is 504 Endpoint request timed out', async () => {

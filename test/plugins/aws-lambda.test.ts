@@ -307,6 +307,12 @@ describe('aws-lambda behaviour', () => {
       expect(lambda.invocations.length).toBe(before);
     });
 
+    it("answers 500 when Lambda refuses an event over its 6 MB limit, as Kong", async () => {
+      const res = await call('/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ big: 'x'.repeat(6_500_000) }) });
+      expect(res.status).toBe(500);
+      expect(res.json()).toMatchObject({ message: 'An unexpected error occurred' });
+    });
+
     it('passes a non-JSON function result through without proxy integration', async () => {
       const res = await call('/badjson');
       expect(res.status).toBe(200);
