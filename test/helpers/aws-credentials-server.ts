@@ -1,6 +1,6 @@
 // Local stand-ins for where AWS credentials come from, on 127.0.0.1 and a random port:
 //   STS (query protocol): POST / Action=AssumeRole → temporary credentials (XML), SigV4 required;
-//     RoleArn containing "denied" → 403 AccessDenied
+//     RoleArn containing "denied" → 403 AccessDenied; Action=AssumeRoleWithWebIdentity (unsigned, EKS IRSA)
 //   EC2 instance metadata (IMDS): PUT /latest/api/token (IMDSv2; refused with 403 when `imdsV1Only`),
 //     GET /latest/meta-data/iam/security-credentials/ and …/<role>
 //   ECS/EKS container credentials: GET /container-credentials (Authorization checked when a token is set)
@@ -14,6 +14,8 @@ export interface AssumeRoleCall {
   sessionToken: string | undefined;
   roleArn: string | null;
   sessionName: string | null;
+  /** AssumeRoleWithWebIdentity: the token presented. */
+  webIdentityToken?: string | null;
 }
 
 export interface CredentialsServer {
@@ -86,19 +88,28 @@ export async function startCredentialsServer(): Promise<CredentialsServer> {
       };
       const error = (status: number, code: string, message: string) =>
         xml(status, `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`);
-      if (req.method !== 'POST' || !auth) return error(403, 'MissingAuthenticationToken', 'Request is missing Authentication Token');
-      if (form.get('Action') !== 'AssumeRole') return error(400, 'InvalidAction', `Could not find operation ${form.get('Action')}`);
+      const action = form.get('Action');
+      const web = action === 'AssumeRoleWithWebIdentity';
+      if (req.method !== 'POST' || (!auth && !web)) return error(403, 'MissingAuthenticationToken', 'Request is missing Authentication Token');
+      if (action !== 'AssumeRole' && !web) return error(400, 'InvalidAction', `Could not find operation ${action}`);
       const roleArn = form.get('RoleArn');
       const sessionName = form.get('RoleSessionName');
-      state.assumeRoleCalls.push({ accessKeyId: auth[1], region: auth[2], sessionToken: req.headers['x-amz-security-token'] as string | undefined, roleArn, sessionName });
+      state.assumeRoleCalls.push({
+        accessKeyId: auth?.[1] ?? '',
+        region: auth?.[2] ?? '',
+        sessionToken: req.headers['x-amz-security-token'] as string | undefined,
+        roleArn,
+        sessionName,
+        ...(web ? { webIdentityToken: form.get('WebIdentityToken') } : {}),
+      });
       if (roleArn?.includes('denied')) return error(403, 'AccessDenied', `User: ${auth[1]} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`);
       const c = creds('ASIASTS');
       xml(
         200,
-        `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>` +
+        `<${action}Response xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><${action}Result>` +
           `<AssumedRoleUser><AssumedRoleId>AROAEXAMPLE:${sessionName}</AssumedRoleId><Arn>${roleArn}/${sessionName}</Arn></AssumedRoleUser>` +
           `<Credentials><AccessKeyId>${c.AccessKeyId}</AccessKeyId><SecretAccessKey>${c.SecretAccessKey}</SecretAccessKey><SessionToken>${c.Token}</SessionToken><Expiration>${c.Expiration}</Expiration></Credentials>` +
-          `</AssumeRoleResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></AssumeRoleResponse>`,
+          `</${action}Result><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></${action}Response>`,
       );
     });
   });

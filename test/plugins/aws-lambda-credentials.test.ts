@@ -19,7 +19,7 @@ import { pluginRow, request, route, snapshot } from './helpers.js';
 const ENV_KEYS = [
   'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_LAMBDA',
   'AWS_EC2_METADATA_DISABLED', 'AWS_EC2_METADATA_SERVICE_ENDPOINT', 'AWS_EC2_METADATA_V1_DISABLED', 'AWS_PROFILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE',
-  'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_CONTAINER_AUTHORIZATION_TOKEN', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_ROLE_ARN', 'AWS_CA_BUNDLE',
+  'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_CONTAINER_AUTHORIZATION_TOKEN', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_ROLE_ARN', 'AWS_ROLE_SESSION_NAME', 'AWS_ENDPOINT_URL_STS', 'AWS_CA_BUNDLE',
 ];
 const savedEnv: Record<string, string | undefined> = {};
 const ROLE = 'arn:aws:iam::123456789012:role/lambda-invoker';
@@ -147,6 +147,24 @@ describe('aws-lambda credentials', () => {
         expect(lambda.invocations.length).toBe(before);
       } finally {
         aws.imdsV1Only = false;
+      }
+    });
+
+    it('EKS IRSA web identity (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN, STS via AWS_ENDPOINT_URL_STS)', async () => {
+      const tokenFile = join(dir, `web-identity-${++files}`);
+      writeFileSync(tokenFile, 'eks-projected-service-account-token');
+      process.env.AWS_WEB_IDENTITY_TOKEN_FILE = tokenFile;
+      process.env.AWS_ROLE_ARN = 'arn:aws:iam::123456789012:role/eks-pod-role';
+      process.env.AWS_ROLE_SESSION_NAME = 'pod-session';
+      process.env.AWS_ENDPOINT_URL_STS = aws.url;
+      try {
+        aws.assumeRoleCalls.length = 0;
+        expect((await call('/chain')).status).toBe(200);
+        expect(aws.assumeRoleCalls).toMatchObject([{ roleArn: 'arn:aws:iam::123456789012:role/eks-pod-role', sessionName: 'pod-session', webIdentityToken: 'eks-projected-service-account-token' }]);
+        expect(signedWith().key).toMatch(/^ASIASTS\d+$/);
+      } finally {
+        delete process.env.AWS_ROLE_SESSION_NAME;
+        delete process.env.AWS_ENDPOINT_URL_STS;
       }
     });
 
