@@ -84,6 +84,9 @@ describe('aws-lambda behaviour', () => {
     add('/proxy-echo', { function_name: 'functionProxyEcho', is_proxy_integration: true, awsgateway_compatible: true });
     add('/badjson', { function_name: 'functionWithBadJSON' });
     add('/empty-legacy', { function_name: 'emptyArrays' });
+    // a row stored before awsgateway_compatible_payload_version existed: Kong's behaviour
+    add('/old-row', { function_name: 'functionEcho' });
+    delete (plugins[plugins.length - 1].config as Row).awsgateway_compatible_payload_version;
     add('/empty-correct', { function_name: 'emptyArrays', empty_arrays_mode: 'correct' });
     add('/empty-proxy', { function_name: 'proxyEmptyArray', is_proxy_integration: true });
 
@@ -122,6 +125,12 @@ describe('aws-lambda behaviour', () => {
       expect(res.headers['x-amz-function-error']).toBeUndefined();
       expect((await call('/nolog')).headers['x-amz-log-result']).toBeUndefined();
       expect(lambda.last().logType).toBe('None');
+    });
+
+    it('runs a row without awsgateway_compatible_payload_version (stored before it existed) as Kong', async () => {
+      const res = await call('/old-row?a=1');
+      expect(res.status).toBe(200);
+      expect(res.json()).toEqual({ a: '1' });
     });
 
     it('uses the plugin keys and region when configured', async () => {

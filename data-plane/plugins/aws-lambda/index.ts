@@ -3,6 +3,8 @@
 // passed through (202 for Event, 204 for DryRun), function errors answered 200 unless
 // unhandled_status, Invoke API failures and timeouts are 500s, and is_proxy_integration maps the
 // function's {statusCode, headers, body} onto the response (502 when it is not that shape).
+// awsgateway_compatible_payload_version (beyond Kong) runs API Gateway's own proxy integration
+// instead: its events (apigw-event.ts), response mapping and error answers (apigw-response.ts).
 import type { PluginHandler, PluginResponse, RequestContext } from '../types.js';
 import { VIA_VALUE } from '../../proxy/version.js';
 import { invoke, lambdaClient, loadLambdaSdk, type LambdaConnectionConfig } from './client.js';
@@ -109,7 +111,8 @@ export const awsLambda: PluginHandler<AwsLambdaConfig> = {
   },
 
   async access(ctx: RequestContext, conf, st: AwsLambdaState): Promise<PluginResponse> {
-    if (conf.awsgateway_compatible_payload_version !== null) {
+    // != null: rows stored before the field existed lack it (Kong's behaviour then)
+    if (conf.awsgateway_compatible_payload_version != null) {
       const mapped = await apiGatewayAccess(ctx, conf, st);
       if (mapped.cause !== undefined) {
         lambdaLog().error({ request_id: ctx.requestId, function_name: conf.function_name, status: mapped.response.status, cause: mapped.cause }, 'aws-lambda: API Gateway error answer');
