@@ -32,6 +32,8 @@ describe('aws-lambda credentials', () => {
   let proxy: Proxy;
   let url: string;
   let files = 0;
+  const routes: Row[] = [];
+  const plugins: Row[] = [];
 
   /** A fresh environment: nothing from the machine, no IMDS unless a test points at the local one. */
   const resetEnv = () => {
@@ -48,8 +50,6 @@ describe('aws-lambda credentials', () => {
     lambda = await startLambdaServer();
     aws = await startCredentialsServer();
     fwd = await startForwardProxy();
-    const routes: Row[] = [];
-    const plugins: Row[] = [];
     const add = (path: string, config: Row = {}) => {
       const r = route({ paths: [path] });
       routes.push(r);
@@ -172,6 +172,30 @@ describe('aws-lambda credentials', () => {
       const before = lambda.invocations.length;
       expect((await call('/chain')).status).toBe(500);
       expect(lambda.invocations.length).toBe(before);
+    });
+  });
+
+  describe('region and endpoint from the environment', () => {
+    beforeAll(() => resetEnv());
+
+    it('AWS_REGION, else AWS_DEFAULT_REGION; AWS_ENDPOINT_URL when the config names no host', async () => {
+      process.env.AWS_ACCESS_KEY_ID = 'AKIDENV';
+      process.env.AWS_SECRET_ACCESS_KEY = 'env-secret';
+      process.env.AWS_ENDPOINT_URL = lambda.url;
+      const apply = (path: string) => {
+        const r = route({ paths: [path] });
+        routes.push(r);
+        plugins.push(pluginRow('aws-lambda', { function_name: 'functionEcho' }, { route: r }));
+        proxy.applySnapshot(snapshot({ routes, plugins }));
+      };
+      process.env.AWS_DEFAULT_REGION = 'ap-south-1';
+      apply('/env-default-region');
+      expect((await call('/env-default-region')).status).toBe(200);
+      expect(lambda.last()).toMatchObject({ region: 'ap-south-1', accessKeyId: 'AKIDENV' });
+      process.env.AWS_REGION = 'sa-east-1';
+      apply('/env-region');
+      expect((await call('/env-region')).status).toBe(200);
+      expect(lambda.last().region).toBe('sa-east-1');
     });
   });
 
