@@ -145,12 +145,20 @@ const clients = new LRUCache<string, LambdaClient>({
   dispose: (client) => client.destroy(),
 });
 
+/** Keys already computed for a plugin instance's connection config (hashing per request is waste). */
+const keys = new WeakMap<LambdaConnectionConfig, { ca: string | undefined; key: string }>();
+
 function cacheKey(c: LambdaConnectionConfig): string {
+  const ca = process.env.AWS_CA_BUNDLE;
+  const known = keys.get(c);
+  if (known !== undefined && known.ca === ca) return known.key;
   const fields = [
     c.region, c.aws_key, c.aws_secret, c.aws_assume_role_arn, c.aws_role_session_name, c.aws_sts_endpoint_url, c.aws_imds_protocol_version,
-    c.host, c.port, c.disable_https, c.timeout, c.keepalive, c.proxy_url, process.env.AWS_CA_BUNDLE ?? null,
+    c.host, c.port, c.disable_https, c.timeout, c.keepalive, c.proxy_url, ca ?? null,
   ];
-  return createHash('sha256').update(JSON.stringify(fields)).digest('base64');
+  const key = createHash('sha256').update(JSON.stringify(fields)).digest('base64');
+  keys.set(c, { ca, key });
+  return key;
 }
 
 export async function lambdaClient(c: LambdaConnectionConfig): Promise<LambdaClient> {
