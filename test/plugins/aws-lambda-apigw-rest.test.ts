@@ -92,7 +92,7 @@ describe('aws-lambda: API Gateway REST API (payload 1.0)', () => {
       const ev = lambda.last().event;
       expect(ev).not.toHaveProperty('version');
       expect(ev).toMatchObject({
-        resource: '/orders/(?<id>\\d+)$',
+        resource: '/orders/{id}',
         path: '/orders/42',
         httpMethod: 'GET',
         queryStringParameters: { x: '2', e: '' },
@@ -106,7 +106,7 @@ describe('aws-lambda: API Gateway REST API (payload 1.0)', () => {
       expect(ev.multiValueHeaders).toMatchObject({ Accept: ['*/*'], 'X-Multi': ['a', 'b'] });
       const rc = ev.requestContext;
       expect(rc).toMatchObject({
-        resourcePath: '/orders/(?<id>\\d+)$',
+        resourcePath: '/orders/{id}',
         httpMethod: 'GET',
         path: '/orders/42',
         protocol: 'HTTP/1.1',

@@ -12,6 +12,7 @@ import { startProxy } from '../proxy/fixtures.js';
 import { prepareInsert } from '../../shared/schema/entity.js';
 import { consumers, jwt_secrets } from '../../shared/schema/entities/index.js';
 import { setLambdaLog } from '../../data-plane/plugins/aws-lambda/log.js';
+import { resourceTemplate } from '../../data-plane/plugins/aws-lambda/apigw-event.js';
 import { request as undiciRequest } from 'undici';
 import { randomBytes } from 'node:crypto';
 import { pluginRow, rejection, request, route, snapshot } from './helpers.js';
@@ -33,6 +34,17 @@ function router(event: any): unknown {
   }
   return { statusCode: 404, body: 'no route' };
 }
+
+describe('API Gateway resource templates from route paths', () => {
+  it('turns named groups into {name} and greedy ones into {name+}; other regexes stay as written', () => {
+    expect(resourceTemplate('/items/(?<kind>[a-z]+)/(?<id>\\d+)$')).toBe('/items/{kind}/{id}');
+    expect(resourceTemplate('^/files/(?<path>.*)')).toBe('/files/{path+}');
+    expect(resourceTemplate('/v(?<n>(1|2))/x')).toBe('/v{n}/x');
+    expect(resourceTemplate('/plain')).toBe('/plain');
+    expect(resourceTemplate('/a/(\\d+)/(?<id>\\w+)')).toBe('/a/(\\d+)/(?<id>\\w+)');
+    expect(resourceTemplate('/a/(?<id>[0-9]+')).toBe('/a/(?<id>[0-9]+');
+  });
+});
 
 describe('aws-lambda schema: awsgateway_compatible_payload_version', () => {
   it('is unset by default and accepts "1.0" and "2.0"', () => {
@@ -170,7 +182,7 @@ describe('aws-lambda: API Gateway HTTP API (payload 2.0)', () => {
     it('routeKey names the method and the route path; pathParameters come from named captures', async () => {
       await call('/items/books/42?x=', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
       const ev = lambda.last().event;
-      expect(ev.routeKey).toBe('POST /items/(?<kind>[a-z]+)/(?<id>\\d+)$');
+      expect(ev.routeKey).toBe('POST /items/{kind}/{id}');
       expect(ev.requestContext.routeKey).toBe(ev.routeKey);
       expect(ev.pathParameters).toEqual({ kind: 'books', id: '42' });
       expect(ev.queryStringParameters).toEqual({ x: '' });

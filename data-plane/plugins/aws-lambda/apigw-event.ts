@@ -32,10 +32,40 @@ function upstreamPath(ctx: RequestContext): string {
   return q >= 0 ? uri.slice(0, q) : uri;
 }
 
+/**
+ * A route's regex path as API Gateway's resource template when it reads as one: each named group
+ * becomes {name} ({name+} for a greedy `.*`/`.+`), anchors dropped. Any other regex stays as written.
+ */
+export function resourceTemplate(path: string): string {
+  let out = '';
+  let i = path.startsWith('^') ? 1 : 0;
+  const end = path.endsWith('$') && !path.endsWith('\\$') ? path.length - 1 : path.length;
+  while (i < end) {
+    const m = /^\(\?<([A-Za-z][A-Za-z0-9_]*)>/.exec(path.slice(i, end));
+    if (m === null) {
+      out += path[i++];
+      continue;
+    }
+    let depth = 1;
+    let j = i + m[0].length;
+    for (; j < end && depth > 0; j++) {
+      if (path[j] === '\\') j++;
+      else if (path[j] === '(') depth++;
+      else if (path[j] === ')') depth--;
+    }
+    if (depth !== 0) return path;
+    const inner = path.slice(i + m[0].length, j - 1);
+    out += inner === '.*' || inner === '.+' ? `{${m[1]}+}` : `{${m[1]}}`;
+    i = j;
+  }
+  return /[()[\]*+?|\\^$]/.test(out.replace(/\{[A-Za-z][A-Za-z0-9_]*\+?\}/g, '')) ? path : out;
+}
+
 /** "METHOD /path" of the matched route ("ANY" when the route takes every method), "$default" without a path. */
 export function routeKey(ctx: RequestContext): string {
-  const path = matchedRoutePath(ctx.route, ctx.path);
-  if (path === undefined) return '$default';
+  const matched = matchedRoutePath(ctx.route, ctx.path);
+  if (matched === undefined) return '$default';
+  const path = resourceTemplate(matched);
   const methods: unknown = ctx.route?.methods;
   const method = Array.isArray(methods) && methods.length > 0 ? ctx.method : 'ANY';
   return `${method} ${path}`;
@@ -202,7 +232,8 @@ export function restApiEvent(ctx: RequestContext): Record<string, unknown> {
     body = rawBody.toString(isBase64Encoded ? 'base64' : 'utf8');
   }
 
-  const resource = matchedRoutePath(ctx.route, ctx.path) ?? '/{proxy+}';
+  const matched = matchedRoutePath(ctx.route, ctx.path);
+  const resource = matched === undefined ? '/{proxy+}' : resourceTemplate(matched);
   const path = upstreamPath(ctx);
   const domainName = hostWithoutPort(ctx.host);
   const identity: Record<string, unknown> = {};
