@@ -124,6 +124,16 @@ describe('aws-lambda: API Gateway REST API (payload 1.0)', () => {
       expect(typeof rc.requestTimeEpoch).toBe('number');
     });
 
+    it('takes __proto__ and constructor as plain header and query names', async () => {
+      const res = await call('/fn/functionProxyEcho?constructor=1&__proto__=2&constructor=3', { headers: { ['__proto__']: 'h' } as any });
+      expect(res.status).toBe(201);
+      const ev = JSON.parse(res.body);
+      expect(Object.getOwnPropertyDescriptor(ev.queryStringParameters, 'constructor')?.value).toBe('3');
+      expect(Object.getOwnPropertyDescriptor(ev.multiValueQueryStringParameters, 'constructor')?.value).toEqual(['1', '3']);
+      expect(Object.getOwnPropertyDescriptor(ev.multiValueQueryStringParameters, '__proto__')?.value).toEqual(['2']);
+      expect(Object.getOwnPropertyDescriptor(ev.multiValueHeaders, '__proto__')?.value).toEqual(['h']);
+    });
+
     it('null maps without a query or path parameters; text bodies as text, binary as base64', async () => {
       await call('/echo/x', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1&b=2' });
       let ev = lambda.last().event;

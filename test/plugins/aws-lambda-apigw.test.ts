@@ -191,6 +191,16 @@ describe('aws-lambda: API Gateway HTTP API (payload 2.0)', () => {
       expect(lambda.last().event).toMatchObject({ routeKey: 'ANY /echo', rawPath: '/sub' });
     });
 
+    it('takes __proto__ and constructor as plain header and query names', async () => {
+      const res = await call('/echo?constructor=1&__proto__=2&constructor=3', { headers: { ['__proto__']: 'h', constructor: 'c' } as any });
+      expect(res.status).toBe(200);
+      const ev = JSON.parse(lambda.last().raw);
+      expect(Object.getOwnPropertyDescriptor(ev.queryStringParameters, 'constructor')?.value).toBe('1,3');
+      expect(Object.getOwnPropertyDescriptor(ev.queryStringParameters, '__proto__')?.value).toBe('2');
+      expect(Object.getOwnPropertyDescriptor(ev.headers, '__proto__')?.value).toBe('h');
+      expect(Object.getOwnPropertyDescriptor(ev.headers, 'constructor')?.value).toBe('c');
+    });
+
     it('base64-encodes every body that is not text (no Content-Type, form, binary)', async () => {
       const bin = Buffer.from([0, 1, 2, 250, 255]);
       await call('/echo', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: bin });

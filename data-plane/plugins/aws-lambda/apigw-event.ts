@@ -9,6 +9,9 @@ import type { RequestContext } from '../types.js';
 import { hostWithoutPort } from '../../proxy/headers.js';
 import { clfTime, matchedRoutePath } from './payload.js';
 
+/** Maps keyed by client input (header names, query keys): no prototype, so `__proto__` or `constructor` are plain keys. */
+const dict = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
+
 /** HTTP API: bodies of these types arrive as text, every other body (no Content-Type included) as base64. */
 export function isTextType(contentType: string | undefined): boolean {
   if (contentType === undefined) return false;
@@ -76,7 +79,7 @@ function pathParameters(ctx: RequestContext): Record<string, string> | undefined
   let out: Record<string, string> | undefined;
   for (const [k, v] of Object.entries(ctx.uriCaptures)) {
     if (/^\d+$/.test(k)) continue;
-    (out ??= {})[k] = v;
+    (out ??= dict())[k] = v;
   }
   return out;
 }
@@ -90,7 +93,7 @@ export function stringifyClaim(v: unknown): string {
 }
 
 function stringClaims(claims: Record<string, unknown>): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = dict<string>();
   for (const [k, v] of Object.entries(claims)) if (v !== undefined) out[k] = stringifyClaim(v);
   return out;
 }
@@ -105,7 +108,7 @@ function body(ctx: RequestContext): { body?: string; isBase64Encoded: boolean } 
 
 /** HTTP API payload format 2.0. */
 export function httpApiEvent(ctx: RequestContext): Record<string, unknown> {
-  const headers: Record<string, string> = {};
+  const headers = dict<string>();
   const cookies: string[] = [];
   const raw = ctx.req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
@@ -128,7 +131,7 @@ export function httpApiEvent(ctx: RequestContext): Record<string, unknown> {
       const eq = part.indexOf('=');
       const key = decode(eq < 0 ? part : part.slice(0, eq));
       const value = eq < 0 ? '' : decode(part.slice(eq + 1));
-      query ??= {};
+      query ??= dict();
       query[key] = query[key] === undefined ? value : `${query[key]},${value}`;
     }
   }
@@ -202,8 +205,8 @@ const IDENTITY_KEYS = [
 
 /** REST API payload format 1.0. */
 export function restApiEvent(ctx: RequestContext): Record<string, unknown> {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  const headers = dict<string>();
+  const multiValueHeaders = dict<string[]>();
   const raw = ctx.req.rawHeaders;
   let userAgent: string | null = null;
   for (let i = 0; i < raw.length; i += 2) {
@@ -220,8 +223,8 @@ export function restApiEvent(ctx: RequestContext): Record<string, unknown> {
     const eq = part.indexOf('=');
     const key = decode(eq < 0 ? part : part.slice(0, eq));
     const value = eq < 0 ? '' : decode(part.slice(eq + 1));
-    (query ??= {})[key] = value;
-    ((multiQuery ??= {})[key] ??= []).push(value);
+    (query ??= dict())[key] = value;
+    ((multiQuery ??= dict())[key] ??= []).push(value);
   }
 
   const rawBody = ctx.upstreamBody;

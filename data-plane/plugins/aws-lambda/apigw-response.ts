@@ -115,7 +115,8 @@ function structured(f: Flavour, r: Record<string, unknown>, requestId: string): 
   if (present(r.body) && typeof r.body !== 'string') return malformed('body must be a string');
   if (present(r.isBase64Encoded) && typeof r.isBase64Encoded !== 'boolean') return malformed('isBase64Encoded must be a boolean');
 
-  const headers: Record<string, string | string[]> = {};
+  // no prototype: a function's `__proto__` header is a header like any other
+  const headers = Object.create(null) as Record<string, string | string[]>;
   const names = new Map<string, string>();
   const put = (name: string, value: string | string[]) => {
     const lower = name.toLowerCase();
