@@ -205,6 +205,13 @@ describe('aws-lambda behaviour', () => {
       expect(ev.request_body_base64).toBeUndefined();
     });
 
+    it('takes __proto__ and constructor as plain header names', async () => {
+      expect((await call('/forward', { headers: { ['__proto__']: 'p', constructor: ['c1', 'c2'] } as any })).status).toBe(200);
+      const hs = JSON.parse(lambda.last().raw).request_headers;
+      expect(Object.getOwnPropertyDescriptor(hs, '__proto__')?.value).toBe('p');
+      expect(Object.getOwnPropertyDescriptor(hs, 'constructor')?.value).toEqual(['c1', 'c2']);
+    });
+
     it('lists repeated request headers as arrays', async () => {
       // node:http sends an array value as one header line per element
       await call('/forward', { headers: { 'x-multi': ['a', 'b'] } });
