@@ -61,7 +61,7 @@ function headerValue(headers: Record<string, string | string[]>, lower: string):
 
 /** Case-insensitive header merge: later sources replace earlier ones. */
 function mergeHeaders(...sources: Record<string, string | string[]>[]): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
+  const out = Object.create(null) as Record<string, string | string[]>;
   const names = new Map<string, string>();
   for (const src of sources) {
     for (const [k, v] of Object.entries(src)) {
