@@ -49,10 +49,10 @@ export const awsLambda: PluginSchema = {
     base64_encode_body: bool(true),
     aws_imds_protocol_version: { type: 'string', required: true, default: 'v1', one_of: ['v1', 'v2'] },
     empty_arrays_mode: { type: 'string', required: true, default: 'legacy', one_of: ['legacy', 'correct'] },
-    // Beyond Kong: Amazon API Gateway's own Lambda proxy integration, event and response mapping as
-    // AWS documents them ("2.0": HTTP API payload 2.0). Unset: Kong's behaviour (awsgateway_compatible
-    // selects Kong's serializer). Setting it switches the mode on by itself.
-    awsgateway_compatible_payload_version: { type: 'string', one_of: ['2.0'] },
+    // Beyond Kong: Amazon API Gateway's own Lambda proxy integration, event, response and error
+    // mapping as AWS documents them ("1.0": REST API, "2.0": HTTP API). Unset: Kong's behaviour
+    // (awsgateway_compatible selects Kong's serializer). Setting it switches the mode on by itself.
+    awsgateway_compatible_payload_version: { type: 'string', one_of: ['1.0', '2.0'] },
   },
   plugin_checks: [
     (p) => {

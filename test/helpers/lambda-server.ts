@@ -20,6 +20,7 @@
 // Payloads over Lambda's 6 MB limit: request → 413 RequestTooLargeException, response → function
 // error Function.ResponseSizeTooLarge.
 import http from 'node:http';
+import https from 'node:https';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -108,11 +109,11 @@ function functionResult(name: string, raw: string, event: any): { payload: strin
   }
 }
 
-export async function startLambdaServer(opts: { functions?: Record<string, LambdaHandler> } = {}): Promise<LambdaServer> {
+export async function startLambdaServer(opts: { functions?: Record<string, LambdaHandler>; tls?: { cert: string; key: string } } = {}): Promise<LambdaServer> {
   const invocations: Invocation[] = [];
   const sockets = new Set<Socket>();
   let connections = 0;
-  const server = http.createServer((req, res) => {
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -186,7 +187,8 @@ export async function startLambdaServer(opts: { functions?: Record<string, Lambd
         else send();
       });
     });
-  });
+  };
+  const server = opts.tls ? https.createServer(opts.tls, handle) : http.createServer(handle);
   server.on('connection', (s: Socket) => {
     connections++;
     sockets.add(s);
@@ -195,7 +197,7 @@ export async function startLambdaServer(opts: { functions?: Record<string, Lambd
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     invocations,
     get connections() {

@@ -12,6 +12,7 @@ import { startProxy } from '../proxy/fixtures.js';
 import { prepareInsert } from '../../shared/schema/entity.js';
 import { consumers, jwt_secrets } from '../../shared/schema/entities/index.js';
 import { setLambdaLog } from '../../data-plane/plugins/aws-lambda/log.js';
+import { resourceTemplate } from '../../data-plane/plugins/aws-lambda/apigw-event.js';
 import { request as undiciRequest } from 'undici';
 import { randomBytes } from 'node:crypto';
 import { pluginRow, rejection, request, route, snapshot } from './helpers.js';
@@ -34,11 +35,22 @@ function router(event: any): unknown {
   return { statusCode: 404, body: 'no route' };
 }
 
+describe('API Gateway resource templates from route paths', () => {
+  it('turns named groups into {name} and greedy ones into {name+}; other regexes stay as written', () => {
+    expect(resourceTemplate('/items/(?<kind>[a-z]+)/(?<id>\\d+)$')).toBe('/items/{kind}/{id}');
+    expect(resourceTemplate('^/files/(?<path>.*)')).toBe('/files/{path+}');
+    expect(resourceTemplate('/v(?<n>(1|2))/x')).toBe('/v{n}/x');
+    expect(resourceTemplate('/plain')).toBe('/plain');
+    expect(resourceTemplate('/a/(\\d+)/(?<id>\\w+)')).toBe('/a/(\\d+)/(?<id>\\w+)');
+    expect(resourceTemplate('/a/(?<id>[0-9]+')).toBe('/a/(?<id>[0-9]+');
+  });
+});
+
 describe('aws-lambda schema: awsgateway_compatible_payload_version', () => {
-  it('is unset by default and accepts "2.0" only', () => {
+  it('is unset by default and accepts "1.0" and "2.0"', () => {
     expect(pluginRow('aws-lambda', { function_name: 'f' }).config.awsgateway_compatible_payload_version).toBeNull();
     expect(pluginRow('aws-lambda', { function_name: 'f', awsgateway_compatible_payload_version: '2.0' }).config.awsgateway_compatible_payload_version).toBe('2.0');
-    expect(rejection('aws-lambda', { function_name: 'f', awsgateway_compatible_payload_version: '3.0' }).fields).toEqual({ config: { awsgateway_compatible_payload_version: 'expected one of: 2.0' } });
+    expect(rejection('aws-lambda', { function_name: 'f', awsgateway_compatible_payload_version: '3.0' }).fields).toEqual({ config: { awsgateway_compatible_payload_version: 'expected one of: 1.0, 2.0' } });
   });
 });
 
@@ -170,13 +182,23 @@ describe('aws-lambda: API Gateway HTTP API (payload 2.0)', () => {
     it('routeKey names the method and the route path; pathParameters come from named captures', async () => {
       await call('/items/books/42?x=', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
       const ev = lambda.last().event;
-      expect(ev.routeKey).toBe('POST /items/(?<kind>[a-z]+)/(?<id>\\d+)$');
+      expect(ev.routeKey).toBe('POST /items/{kind}/{id}');
       expect(ev.requestContext.routeKey).toBe(ev.routeKey);
       expect(ev.pathParameters).toEqual({ kind: 'books', id: '42' });
       expect(ev.queryStringParameters).toEqual({ x: '' });
       expect(ev).toMatchObject({ body: '{"a":1}', isBase64Encoded: false, rawPath: '/items/books/42' });
       await call('/echo/sub');
       expect(lambda.last().event).toMatchObject({ routeKey: 'ANY /echo', rawPath: '/sub' });
+    });
+
+    it('takes __proto__ and constructor as plain header and query names', async () => {
+      const res = await call('/echo?constructor=1&__proto__=2&constructor=3', { headers: { ['__proto__']: 'h', constructor: 'c' } as any });
+      expect(res.status).toBe(200);
+      const ev = JSON.parse(lambda.last().raw);
+      expect(Object.getOwnPropertyDescriptor(ev.queryStringParameters, 'constructor')?.value).toBe('1,3');
+      expect(Object.getOwnPropertyDescriptor(ev.queryStringParameters, '__proto__')?.value).toBe('2');
+      expect(Object.getOwnPropertyDescriptor(ev.headers, '__proto__')?.value).toBe('h');
+      expect(Object.getOwnPropertyDescriptor(ev.headers, 'constructor')?.value).toBe('c');
     });
 
     it('base64-encodes every body that is not text (no Content-Type, form, binary)', async () => {

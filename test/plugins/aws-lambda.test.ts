@@ -84,6 +84,9 @@ describe('aws-lambda behaviour', () => {
     add('/proxy-echo', { function_name: 'functionProxyEcho', is_proxy_integration: true, awsgateway_compatible: true });
     add('/badjson', { function_name: 'functionWithBadJSON' });
     add('/empty-legacy', { function_name: 'emptyArrays' });
+    // a row stored before awsgateway_compatible_payload_version existed: Kong's behaviour
+    add('/old-row', { function_name: 'functionEcho' });
+    delete (plugins[plugins.length - 1].config as Row).awsgateway_compatible_payload_version;
     add('/empty-correct', { function_name: 'emptyArrays', empty_arrays_mode: 'correct' });
     add('/empty-proxy', { function_name: 'proxyEmptyArray', is_proxy_integration: true });
 
@@ -122,6 +125,12 @@ describe('aws-lambda behaviour', () => {
       expect(res.headers['x-amz-function-error']).toBeUndefined();
       expect((await call('/nolog')).headers['x-amz-log-result']).toBeUndefined();
       expect(lambda.last().logType).toBe('None');
+    });
+
+    it('runs a row without awsgateway_compatible_payload_version (stored before it existed) as Kong', async () => {
+      const res = await call('/old-row?a=1');
+      expect(res.status).toBe(200);
+      expect(res.json()).toEqual({ a: '1' });
     });
 
     it('uses the plugin keys and region when configured', async () => {
@@ -194,6 +203,13 @@ describe('aws-lambda behaviour', () => {
       expect(ev.request_body).toBe('{"j":1}');
       expect(ev.request_body_args).toEqual({ j: 1 });
       expect(ev.request_body_base64).toBeUndefined();
+    });
+
+    it('takes __proto__ and constructor as plain header names', async () => {
+      expect((await call('/forward', { headers: { ['__proto__']: 'p', constructor: ['c1', 'c2'] } as any })).status).toBe(200);
+      const hs = JSON.parse(lambda.last().raw).request_headers;
+      expect(Object.getOwnPropertyDescriptor(hs, '__proto__')?.value).toBe('p');
+      expect(Object.getOwnPropertyDescriptor(hs, 'constructor')?.value).toEqual(['c1', 'c2']);
     });
 
     it('lists repeated request headers as arrays', async () => {
@@ -305,6 +321,12 @@ describe('aws-lambda behaviour', () => {
       expect(res.status).toBe(500);
       expect(res.json()).toMatchObject({ message: 'An unexpected error occurred' });
       expect(lambda.invocations.length).toBe(before);
+    });
+
+    it("answers 500 when Lambda refuses an event over its 6 MB limit, as Kong", async () => {
+      const res = await call('/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ big: 'x'.repeat(6_500_000) }) });
+      expect(res.status).toBe(500);
+      expect(res.json()).toMatchObject({ message: 'An unexpected error occurred' });
     });
 
     it('passes a non-JSON function result through without proxy integration', async () => {

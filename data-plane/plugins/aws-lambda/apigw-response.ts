@@ -1,5 +1,5 @@
 // What the client gets in the API Gateway modes: the function's result mapped as API Gateway's
-// Lambda proxy integration maps it (HTTP API, payload format 2.0), and API Gateway's own error
+// Lambda proxy integration maps it (REST API payload 1.0 or HTTP API payload 2.0), and its own error
 // answers when the function fails, the Invoke call is refused or times out. Each error answer
 // carries its cause, which the handler logs (the client sees only API Gateway's generic body).
 import type { PluginResponse } from '../types.js';
@@ -18,29 +18,66 @@ const FRAMING = new Set(['content-length', 'transfer-encoding', 'connection', 'k
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const present = (v: unknown) => v !== undefined && v !== null;
 
-/** HTTP API's error answers. */
-export const HTTP_API_ERRORS = {
-  internal: { status: 500, message: 'Internal Server Error' },
-  throttled: { status: 429, message: 'Too Many Requests' },
-  timeout: { status: 503, message: 'Service Unavailable' },
-  tooLarge: { status: 413, message: 'Request Entity Too Large' },
-} as const;
+export type ErrorKind = 'functionError' | 'malformed' | 'rejected' | 'throttled' | 'timeout' | 'tooLarge';
 
-export type ErrorKind = keyof typeof HTTP_API_ERRORS;
+/** What differs between REST APIs (payload 1.0) and HTTP APIs (payload 2.0). */
+export interface Flavour {
+  /** Status and exact body of each gateway-made error. */
+  errors: Record<ErrorKind, { status: number; body: string }>;
+  /** Headers API Gateway adds to every response. */
+  ids(requestId: string): Record<string, string>;
+  /** 2.0: JSON without statusCode is a 200 application/json body; 1.0: a malformed response. */
+  infer: boolean;
+  /** 2.0: the response's `cookies` become Set-Cookie headers. */
+  cookies: boolean;
+  /** REST adds Content-Type: application/json when the function gave none. */
+  defaultContentType: boolean;
+}
 
-export function errorAnswer(kind: ErrorKind, requestId: string, cause: string): Mapped {
-  const e = HTTP_API_ERRORS[kind];
-  return { response: { status: e.status, body: { message: e.message }, headers: { 'Content-Type': JSON_TYPE, 'apigw-requestid': requestId } }, cause };
+export const HTTP_API: Flavour = {
+  errors: {
+    functionError: { status: 500, body: '{"message":"Internal Server Error"}' },
+    malformed: { status: 500, body: '{"message":"Internal Server Error"}' },
+    rejected: { status: 500, body: '{"message":"Internal Server Error"}' },
+    throttled: { status: 429, body: '{"message":"Too Many Requests"}' },
+    timeout: { status: 503, body: '{"message":"Service Unavailable"}' },
+    tooLarge: { status: 413, body: '{"message":"Request Entity Too Large"}' },
+  },
+  ids: (requestId) => ({ 'apigw-requestid': requestId }),
+  infer: true,
+  cookies: true,
+  defaultContentType: false,
+};
+
+/** REST: Lambda throttling is not passed through (any refused Invoke is a 500). */
+export const REST_API: Flavour = {
+  errors: {
+    functionError: { status: 502, body: '{"message": "Internal server error"}' },
+    malformed: { status: 502, body: '{"message": "Internal server error"}' },
+    rejected: { status: 500, body: '{"message": "Internal server error"}' },
+    throttled: { status: 500, body: '{"message": "Internal server error"}' },
+    timeout: { status: 504, body: '{"message": "Endpoint request timed out"}' },
+    tooLarge: { status: 413, body: '{"message": "Request Entity Too Large"}' },
+  },
+  ids: (requestId) => ({ 'x-amzn-RequestId': requestId, 'x-amz-apigw-id': requestId }),
+  infer: false,
+  cookies: false,
+  defaultContentType: true,
+};
+
+export function errorAnswer(f: Flavour, kind: ErrorKind, requestId: string, cause: string): Mapped {
+  const e = f.errors[kind];
+  return { response: { status: e.status, body: Buffer.from(e.body), headers: { 'Content-Type': JSON_TYPE, ...f.ids(requestId) } }, cause };
 }
 
 /** Which API Gateway error an Invoke failure (thrown by the SDK) becomes. */
-export function invokeFailure(err: unknown, requestId: string): Mapped {
+export function invokeFailure(f: Flavour, err: unknown, requestId: string): Mapped {
   const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const name = e?.name ?? 'Error';
   const cause = `${name}: ${e?.message ?? String(err)}`;
-  if (name === 'TimeoutError') return errorAnswer('timeout', requestId, cause);
-  if (name === 'TooManyRequestsException' || e?.$metadata?.httpStatusCode === 429) return errorAnswer('throttled', requestId, cause);
-  return errorAnswer('internal', requestId, cause);
+  if (name === 'TimeoutError') return errorAnswer(f, 'timeout', requestId, cause);
+  if (name === 'TooManyRequestsException' || e?.$metadata?.httpStatusCode === 429) return errorAnswer(f, 'throttled', requestId, cause);
+  return errorAnswer(f, 'rejected', requestId, cause);
 }
 
 function headerText(v: unknown): string | undefined {
@@ -68,17 +105,18 @@ function base64Body(text: string): Buffer | undefined {
 }
 
 /** The structured 2.0 response {statusCode, headers, multiValueHeaders, cookies, body, isBase64Encoded}. */
-function structured(r: Record<string, unknown>, requestId: string): Mapped {
-  const malformed = (why: string) => errorAnswer('internal', requestId, `malformed Lambda proxy response: ${why}`);
+function structured(f: Flavour, r: Record<string, unknown>, requestId: string): Mapped {
+  const malformed = (why: string) => errorAnswer(f, 'malformed', requestId, `malformed Lambda proxy response: ${why}`);
   const status = typeof r.statusCode === 'number' ? r.statusCode : NaN;
   if (!Number.isInteger(status) || status < 100 || status > 599) return malformed('statusCode must be an integer between 100 and 599');
   if (present(r.headers) && !isObject(r.headers)) return malformed('headers must be an object');
   if (present(r.multiValueHeaders) && !isObject(r.multiValueHeaders)) return malformed('multiValueHeaders must be an object');
-  if (present(r.cookies) && !(Array.isArray(r.cookies) && r.cookies.every((c) => typeof c === 'string'))) return malformed('cookies must be an array of strings');
+  if (f.cookies && present(r.cookies) && !(Array.isArray(r.cookies) && r.cookies.every((c) => typeof c === 'string'))) return malformed('cookies must be an array of strings');
   if (present(r.body) && typeof r.body !== 'string') return malformed('body must be a string');
   if (present(r.isBase64Encoded) && typeof r.isBase64Encoded !== 'boolean') return malformed('isBase64Encoded must be a boolean');
 
-  const headers: Record<string, string | string[]> = {};
+  // no prototype: a function's `__proto__` header is a header like any other
+  const headers = Object.create(null) as Record<string, string | string[]>;
   const names = new Map<string, string>();
   const put = (name: string, value: string | string[]) => {
     const lower = name.toLowerCase();
@@ -96,7 +134,7 @@ function structured(r: Record<string, unknown>, requestId: string): Mapped {
     const values = (Array.isArray(v) ? v : [v]).map(headerText).filter((x): x is string => x !== undefined);
     if (values.length > 0) put(k, values);
   }
-  const cookies = (r.cookies as string[] | undefined) ?? [];
+  const cookies = f.cookies ? ((r.cookies as string[] | undefined) ?? []) : [];
   if (cookies.length > 0) {
     const existing = names.get('set-cookie');
     const prev = existing === undefined ? [] : ([] as string[]).concat(headers[existing]);
@@ -110,24 +148,26 @@ function structured(r: Record<string, unknown>, requestId: string): Mapped {
     if (decoded === undefined) return malformed('isBase64Encoded is true but body is not base64');
     body = decoded;
   } else body = Buffer.from(text, 'utf8');
-  headers['apigw-requestid'] = requestId;
+  if (f.defaultContentType && !names.has('content-type')) headers['Content-Type'] = JSON_TYPE;
+  Object.assign(headers, f.ids(requestId));
   return { response: { status, headers, body } };
 }
 
-/** The function's result as the client's response (HTTP API, payload format 2.0). */
-export function httpApiResponse(result: InvokeResult, requestId: string): Mapped {
-  if (result.functionError) return errorAnswer('internal', requestId, functionErrorCause(result));
+/** The function's result as the client's response. */
+export function proxyResponse(f: Flavour, result: InvokeResult, requestId: string): Mapped {
+  if (result.functionError) return errorAnswer(f, 'functionError', requestId, functionErrorCause(result));
   // Event (202) and DryRun (204): nothing to map
-  if (result.status !== 200) return { response: { status: result.status, headers: { 'apigw-requestid': requestId } } };
+  if (result.status !== 200) return { response: { status: result.status, headers: f.ids(requestId) } };
   const text = result.payload.toString('utf8');
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
-    return errorAnswer('internal', requestId, `malformed Lambda proxy response: not JSON (${(err as Error).message})`);
+    return errorAnswer(f, 'malformed', requestId, `malformed Lambda proxy response: not JSON (${(err as Error).message})`);
   }
-  if (isObject(value) && 'statusCode' in value) return structured(value, requestId);
+  if (isObject(value) && 'statusCode' in value) return structured(f, value, requestId);
+  if (!f.infer) return errorAnswer(f, 'malformed', requestId, 'malformed Lambda proxy response: no statusCode');
   // inferred format: valid JSON without a statusCode is a 200 application/json body
   const body = typeof value === 'string' ? value : text.trim();
-  return { response: { status: 200, headers: { 'Content-Type': JSON_TYPE, 'apigw-requestid': requestId }, body: Buffer.from(body, 'utf8') } };
+  return { response: { status: 200, headers: { 'Content-Type': JSON_TYPE, ...f.ids(requestId) }, body: Buffer.from(body, 'utf8') } };
 }

@@ -4,19 +4,23 @@
 // memory) is imported on first use: a data plane without an aws-lambda plugin never loads it.
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { HttpProxyAgent } from 'http-proxy-agent';
+import { HttpsProxyAgent } from 'https-proxy-agent';
 import type { InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import { LRUCache } from 'lru-cache';
+import { credentialsFor, type CredentialConfig } from './credentials.js';
 
-export interface LambdaConnectionConfig {
-  region: string;
-  aws_key: string | null;
-  aws_secret: string | null;
+export interface LambdaConnectionConfig extends CredentialConfig {
   host: string | null;
   port: number | null;
   disable_https: boolean;
   timeout: number;
   keepalive: number;
+  /** http:// proxy: plain requests in absolute form, https through a CONNECT tunnel (Kong's proxy_url). */
+  proxy_url: string | null;
 }
 
 export interface InvokeResult {
@@ -59,12 +63,60 @@ export function loadLambdaSdk(): Promise<LambdaSdk> {
   return sdkLoading;
 }
 
-function createClient({ LambdaClient }: LambdaSdk, c: LambdaConnectionConfig): LambdaClient {
+/**
+ * AWS_CA_BUNDLE (the AWS CLI's and SDKs' setting): a PEM bundle that replaces the default trust
+ * store for HTTPS to AWS, for endpoints and TLS-intercepting proxies with a private CA.
+ */
+function caBundle(): { path: string; pem: string } | undefined {
+  const path = process.env.AWS_CA_BUNDLE;
+  return path ? { path, pem: readFileSync(path, 'utf8') } : undefined;
+}
+
+/**
+ * CONNECT tunnels to HTTPS endpoints. HttpsProxyAgent takes TLS options per request only, so the
+ * CA bundle is added here; and it drops the host before the TLS upgrade, so an IP endpoint would be
+ * checked against "localhost": the certificate is checked against the endpoint's host instead.
+ * Tunnels are kept alive and reused like direct connections.
+ */
+class TunnelAgent extends HttpsProxyAgent<string> {
+  constructor(
+    proxy: string,
+    private readonly ca: string | undefined,
+    opts: http.AgentOptions,
+  ) {
+    super(proxy, opts);
+  }
+  /** Only ever the https agent: without this the keep-alive pool files a freed tunnel under an http name and never reuses it. */
+  override isSecureEndpoint(): boolean {
+    return true;
+  }
+  override connect(req: http.ClientRequest, opts: Parameters<HttpsProxyAgent<string>['connect']>[1]) {
+    const host = String(opts.host ?? '');
+    const extra = { checkServerIdentity: (_: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(host, cert), ...(this.ca === undefined ? {} : { ca: this.ca }) };
+    return super.connect(req, { ...opts, ...extra } as typeof opts);
+  }
+}
+
+/** Keep-alive agents for http and https endpoints, through proxy_url when configured. */
+export function agents(c: Pick<LambdaConnectionConfig, 'keepalive' | 'proxy_url'>): { httpAgent: http.Agent; httpsAgent: https.Agent } {
+  const ca = caBundle()?.pem;
   const agentOptions = { keepAlive: true, timeout: c.keepalive > 0 ? c.keepalive : undefined, maxSockets: Infinity };
+  const tlsOptions = ca === undefined ? agentOptions : { ...agentOptions, ca };
+  if (c.proxy_url) {
+    return {
+      httpAgent: new HttpProxyAgent(c.proxy_url, agentOptions),
+      httpsAgent: new TunnelAgent(c.proxy_url, ca, agentOptions) as unknown as https.Agent,
+    };
+  }
+  return { httpAgent: new http.Agent(agentOptions), httpsAgent: new https.Agent(tlsOptions) };
+}
+
+function createClient({ LambdaClient }: LambdaSdk, c: LambdaConnectionConfig): LambdaClient {
+  const connection = agents(c);
   const client = new LambdaClient({
     region: c.region,
     endpoint: endpointOf(c),
-    credentials: c.aws_key && c.aws_secret ? { accessKeyId: c.aws_key, secretAccessKey: c.aws_secret } : undefined,
+    credentials: credentialsFor(c, connection),
     // Kong makes one attempt; the client's retries would multiply the configured timeout.
     maxAttempts: 1,
     requestHandler: {
@@ -72,8 +124,7 @@ function createClient({ LambdaClient }: LambdaSdk, c: LambdaConnectionConfig): L
       requestTimeout: c.timeout,
       // without it the SDK only logs a warning when requestTimeout passes (platform-notes.md)
       throwOnRequestTimeout: true,
-      httpAgent: new http.Agent(agentOptions),
-      httpsAgent: new https.Agent(agentOptions),
+      ...connection,
     },
   });
   // Keep Lambda's raw response headers (x-amzn-RequestId, X-Amz-Log-Result...) for the client response.
@@ -94,8 +145,20 @@ const clients = new LRUCache<string, LambdaClient>({
   dispose: (client) => client.destroy(),
 });
 
+/** Keys already computed for a plugin instance's connection config (hashing per request is waste). */
+const keys = new WeakMap<LambdaConnectionConfig, { ca: string | undefined; key: string }>();
+
 function cacheKey(c: LambdaConnectionConfig): string {
-  return createHash('sha256').update(JSON.stringify([c.region, c.aws_key, c.aws_secret, c.host, c.port, c.disable_https, c.timeout, c.keepalive])).digest('base64');
+  const ca = process.env.AWS_CA_BUNDLE;
+  const known = keys.get(c);
+  if (known !== undefined && known.ca === ca) return known.key;
+  const fields = [
+    c.region, c.aws_key, c.aws_secret, c.aws_assume_role_arn, c.aws_role_session_name, c.aws_sts_endpoint_url, c.aws_imds_protocol_version,
+    c.host, c.port, c.disable_https, c.timeout, c.keepalive, c.proxy_url, ca ?? null,
+  ];
+  const key = createHash('sha256').update(JSON.stringify(fields)).digest('base64');
+  keys.set(c, { ca, key });
+  return key;
 }
 
 export async function lambdaClient(c: LambdaConnectionConfig): Promise<LambdaClient> {

@@ -3,13 +3,15 @@
 // passed through (202 for Event, 204 for DryRun), function errors answered 200 unless
 // unhandled_status, Invoke API failures and timeouts are 500s, and is_proxy_integration maps the
 // function's {statusCode, headers, body} onto the response (502 when it is not that shape).
+// awsgateway_compatible_payload_version (beyond Kong) runs API Gateway's own proxy integration
+// instead: its events (apigw-event.ts), response mapping and error answers (apigw-response.ts).
 import type { PluginHandler, PluginResponse, RequestContext } from '../types.js';
 import { VIA_VALUE } from '../../proxy/version.js';
 import { invoke, lambdaClient, loadLambdaSdk, type LambdaConnectionConfig } from './client.js';
 import { buildPayload, usesForwarding, type PayloadConfig } from './payload.js';
 import { extractProxyResponse } from './proxy-response.js';
-import { httpApiEvent } from './apigw-event.js';
-import { errorAnswer, httpApiResponse, invokeFailure, type Mapped } from './apigw-response.js';
+import { httpApiEvent, restApiEvent } from './apigw-event.js';
+import { errorAnswer, HTTP_API, invokeFailure, proxyResponse, REST_API, type Mapped } from './apigw-response.js';
 import { lambdaLog } from './log.js';
 import { emptyArraysAsObjects, isJsonType } from './empty-arrays.js';
 
@@ -22,6 +24,9 @@ export interface AwsLambdaConfig extends PayloadConfig {
   aws_key: string | null;
   aws_secret: string | null;
   aws_assume_role_arn: string | null;
+  aws_role_session_name: string | null;
+  aws_sts_endpoint_url: string | null;
+  aws_imds_protocol_version: 'v1' | 'v2';
   aws_region: string | null;
   function_name: string | null;
   qualifier: string | null;
@@ -34,14 +39,12 @@ export interface AwsLambdaConfig extends PayloadConfig {
   is_proxy_integration: boolean;
   proxy_url: string | null;
   empty_arrays_mode: 'legacy' | 'correct';
-  awsgateway_compatible_payload_version: '2.0' | null;
+  awsgateway_compatible_payload_version: '1.0' | '2.0' | null;
 }
 
 interface AwsLambdaState {
   /** null: no region in the config or the environment (every request is a 500, as in Kong). */
   connection: LambdaConnectionConfig | null;
-  /** A config feature this data plane cannot honour: its requests fail (500) rather than run differently. */
-  unsupported: string | null;
 }
 
 /** Lambda response headers not passed on: the proxy sets its own framing, date and connection. */
@@ -58,7 +61,7 @@ function headerValue(headers: Record<string, string | string[]>, lower: string):
 
 /** Case-insensitive header merge: later sources replace earlier ones. */
 function mergeHeaders(...sources: Record<string, string | string[]>[]): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
+  const out = Object.create(null) as Record<string, string | string[]>;
   const names = new Map<string, string>();
   for (const src of sources) {
     for (const [k, v] of Object.entries(src)) {
@@ -79,7 +82,6 @@ export const awsLambda: PluginHandler<AwsLambdaConfig> = {
   priority: 750,
 
   init(conf): AwsLambdaState {
-    const unsupported = conf.aws_assume_role_arn ? 'aws_assume_role_arn' : conf.proxy_url ? 'proxy_url' : null;
     const region = conf.aws_region || envRegion();
     // warm the SDK import now rather than on the first request (a failure surfaces there as a 500)
     loadLambdaSdk().catch(() => undefined);
@@ -89,14 +91,18 @@ export const awsLambda: PluginHandler<AwsLambdaConfig> = {
             region,
             aws_key: conf.aws_key,
             aws_secret: conf.aws_secret,
+            aws_assume_role_arn: conf.aws_assume_role_arn,
+            aws_role_session_name: conf.aws_role_session_name,
+            aws_sts_endpoint_url: conf.aws_sts_endpoint_url,
+            aws_imds_protocol_version: conf.aws_imds_protocol_version,
             host: conf.host,
             port: conf.port,
             disable_https: conf.disable_https,
             timeout: conf.timeout,
             keepalive: conf.keepalive,
+            proxy_url: conf.proxy_url,
           }
         : null,
-      unsupported: unsupported && `aws-lambda: ${unsupported} is not supported by this data plane`,
     };
   },
 
@@ -105,8 +111,8 @@ export const awsLambda: PluginHandler<AwsLambdaConfig> = {
   },
 
   async access(ctx: RequestContext, conf, st: AwsLambdaState): Promise<PluginResponse> {
-    if (st.unsupported !== null) throw new Error(st.unsupported);
-    if (conf.awsgateway_compatible_payload_version === '2.0') {
+    // != null: rows stored before the field existed lack it (Kong's behaviour then)
+    if (conf.awsgateway_compatible_payload_version != null) {
       const mapped = await apiGatewayAccess(ctx, conf, st);
       if (mapped.cause !== undefined) {
         lambdaLog().error({ request_id: ctx.requestId, function_name: conf.function_name, status: mapped.response.status, cause: mapped.cause }, 'aws-lambda: API Gateway error answer');
@@ -152,10 +158,12 @@ export const awsLambda: PluginHandler<AwsLambdaConfig> = {
 
 /** API Gateway mode: every outcome, failures included, is an API Gateway answer (no Kong 500). */
 async function apiGatewayAccess(ctx: RequestContext, conf: AwsLambdaConfig, st: AwsLambdaState): Promise<Mapped> {
-  if (st.connection === null) return errorAnswer('internal', ctx.requestId, 'no region specified');
-  const payload = JSON.stringify(httpApiEvent(ctx));
+  const rest = conf.awsgateway_compatible_payload_version === '1.0';
+  const f = rest ? REST_API : HTTP_API;
+  if (st.connection === null) return errorAnswer(f, 'rejected', ctx.requestId, 'no region specified');
+  const payload = JSON.stringify(rest ? restApiEvent(ctx) : httpApiEvent(ctx));
   const size = Buffer.byteLength(payload);
-  if (size > PAYLOAD_LIMIT) return errorAnswer('tooLarge', ctx.requestId, `event of ${size} bytes exceeds Lambda's ${PAYLOAD_LIMIT}-byte payload limit`);
+  if (size > PAYLOAD_LIMIT) return errorAnswer(f, 'tooLarge', ctx.requestId, `event of ${size} bytes exceeds Lambda's ${PAYLOAD_LIMIT}-byte payload limit`);
   let result;
   try {
     const client = await lambdaClient(st.connection);
@@ -167,9 +175,9 @@ async function apiGatewayAccess(ctx: RequestContext, conf: AwsLambdaConfig, st: 
       payload,
     });
   } catch (err) {
-    return invokeFailure(err, ctx.requestId);
+    return invokeFailure(f, err, ctx.requestId);
   }
-  return httpApiResponse(result, ctx.requestId);
+  return proxyResponse(f, result, ctx.requestId);
 }
 
 export default awsLambda;

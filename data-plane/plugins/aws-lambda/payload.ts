@@ -29,7 +29,8 @@ export function queryArgs(ctx: RequestContext): Args {
 
 /** kong.request.get_headers(): lower-case names, repeated headers as arrays. */
 export function requestHeaders(ctx: RequestContext): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
+  // no prototype: a `__proto__` or `constructor` header is a header like any other
+  const out = Object.create(null) as Record<string, string | string[]>;
   const raw = ctx.req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();

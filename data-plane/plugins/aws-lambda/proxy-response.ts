@@ -44,7 +44,7 @@ export function extractProxyResponse(payload: Buffer): Extracted {
   if (present(r.body) && typeof r.body !== 'string') return { error: 'body must be a string' };
   if (present(r.isBase64Encoded) && typeof r.isBase64Encoded !== 'boolean') return { error: 'isBase64Encoded must be a boolean' };
 
-  const headers: Record<string, string | string[]> = {};
+  const headers = Object.create(null) as Record<string, string | string[]>; // a `__proto__` header is a header
   if (isObject(r.headers)) for (const [k, v] of Object.entries(r.headers)) if (present(v)) headers[k] = headerValue(v);
   if (isObject(r.multiValueHeaders)) {
     for (const [k, v] of Object.entries(r.multiValueHeaders)) {
