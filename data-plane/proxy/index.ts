@@ -18,6 +18,8 @@ import {
   hasResponsePhase,
   resolveRest,
   runAccess,
+  logFailure,
+  PluginFailure,
   runLog,
   runResponse,
   runRewrite,
@@ -274,6 +276,8 @@ class ProxyRequest implements RequestContext {
   limitedBody: LimitedBody | null = null;
   /** The client sent `Expect: 100-continue` and no 100 went out yet (see continueBody). */
   awaitingContinue = false;
+  /** A response-phase plugin failed: the 500 that follows does not run response plugins again. */
+  skipResponsePhase = false;
 
   constructor(
     readonly proxy: ProxyImpl,
@@ -659,7 +663,7 @@ class ProxyImpl implements Proxy {
     res.on('close', onResponseClose);
     if (rt.globals.length > 0) {
       ctx.plugins = rt.globals.filter((p) => (ctx.scheme === 'https' ? p.https : p.http));
-      runRewrite(ctx, ctx.plugins).then(
+      runRewrite(ctx, ctx.plugins, this.log).then(
         (r) => (r ? this.pluginExit(ctx, r) : this.route(ctx)),
         (err) => this.internalError(ctx, err),
       );
@@ -710,7 +714,7 @@ class ProxyImpl implements Proxy {
     }
     const out: PluginInstance[] = [];
     ctx.plugins = out;
-    const r = await runAccess(ctx, chain, out);
+    const r = await runAccess(ctx, chain, out, this.log);
     if (ctx.done) return;
     if (r) {
       resolveRest(ctx, chain, out);
@@ -912,6 +916,7 @@ class ProxyImpl implements Proxy {
     }
     ctx.release();
     if (ctx.done) return; // client went away: nothing to answer
+    if (ctx.res.writableEnded) return; // already answered (a response plugin failed and the upstream was cut)
     if (ctx.headersStarted) {
       // the response is partly sent: all we can do is cut it so the client sees the failure
       ctx.status = ctx.res.statusCode;
@@ -986,8 +991,9 @@ class ProxyImpl implements Proxy {
         } else ctx.res.end(ctx.method === 'HEAD' ? undefined : up.body);
       },
       (err) => {
-        if (streaming && ctx.abortUpstream) ctx.abortUpstream();
+        // answer first: aborting the still-streaming upstream must not cut the 500 short
         this.internalError(ctx, err);
+        if (streaming && ctx.abortUpstream) ctx.abortUpstream();
       },
     );
   }
@@ -1010,13 +1016,19 @@ class ProxyImpl implements Proxy {
     this.gatewayExit(ctx, status, { message, request_id: ctx.requestId });
   }
 
+  /**
+   * 500 for a failure past the plugin phases' own handling (a response-phase plugin threw, a bug):
+   * logged with its cause; the response phase is not re-entered, the log phase still runs (Kong's
+   * log_by_lua runs whatever failed before it).
+   */
   private internalError(ctx: ProxyRequest, err: unknown): void {
-    this.log.error({ err, request_id: ctx.requestId }, 'request failed');
+    if (err instanceof PluginFailure) logFailure(this.log, ctx, err);
+    else this.log.error({ err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err), request_id: ctx.requestId }, 'request failed');
     if (ctx.res.headersSent) {
       ctx.res.destroy();
       return;
     }
-    ctx.plugins = null; // do not re-enter failing plugins
+    ctx.skipResponsePhase = true;
     this.gatewayError(ctx, 500, MSG_INTERNAL);
   }
 
@@ -1030,13 +1042,14 @@ class ProxyImpl implements Proxy {
     const hdrs: Record<string, string | string[]> = headers ? { ...headers } : {};
     const payload = renderBody(body, hdrs);
     const plugins = ctx.plugins;
-    if (plugins !== null && plugins.length > 0 && hasResponsePhase(plugins)) {
+    if (plugins !== null && plugins.length > 0 && !ctx.skipResponsePhase && hasResponsePhase(plugins)) {
       const up: UpstreamResponse = { status, headers: hdrs, body: Buffer.isBuffer(payload) ? payload : Buffer.from(payload) };
       return runResponse(ctx, up, plugins).then(
         () => this.writeGateway(ctx, up.status, up.headers, up.body ?? ''),
         (err) => {
-          ctx.plugins = null;
-          this.log.error({ err, request_id: ctx.requestId }, 'response plugin failed');
+          ctx.skipResponsePhase = true;
+          if (err instanceof PluginFailure) logFailure(this.log, ctx, err);
+          else this.log.error({ err, request_id: ctx.requestId }, 'response plugin failed');
           this.writeGateway(ctx, 500, { 'content-type': JSON_TYPE }, JSON.stringify({ message: MSG_INTERNAL, request_id: ctx.requestId }));
         },
       );
