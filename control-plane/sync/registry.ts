@@ -279,8 +279,8 @@ export class DataPlaneRegistry {
           e.dirty = true;
           if (!this.failing) {
             this.failing = true;
-            this.log?.warn({ err: errMessage(err), node_id: e.id }, 'sync: could not record a data plane in the database; retrying on its next message');
-          } else this.log?.debug({ err: errMessage(err), node_id: e.id }, 'sync: could not record a data plane');
+            this.log?.warn({ err: errMessage(err), data_plane_id: e.id }, 'sync: could not record a data plane in the database; retrying on its next message');
+          } else this.log?.debug({ err: errMessage(err), data_plane_id: e.id }, 'sync: could not record a data plane');
         },
       )
       .finally(() => {

@@ -135,10 +135,10 @@ export async function startSyncServer(opts: SyncServerOptions): Promise<SyncServ
       if (!this.hello) return this.fail(grpc.status.FAILED_PRECONDITION, 'the first message must be a hello');
       if (m.applied) {
         this.record({ config_hash: m.applied.hash, config_version: m.applied.version, last_error: null });
-        log.debug({ node_id: this.id, version: m.applied.version }, 'sync: data plane applied config');
+        log.debug({ data_plane_id: this.id, version: m.applied.version }, 'sync: data plane applied config');
       } else if (m.apply_error) {
         this.record({ last_error: m.apply_error.message });
-        log.warn({ node_id: this.id, version: m.apply_error.version, error: m.apply_error.message }, 'sync: data plane could not apply config');
+        log.warn({ data_plane_id: this.id, version: m.apply_error.version, error: m.apply_error.message }, 'sync: data plane could not apply config');
       } else if (m.heartbeat) {
         this.record({ config_hash: m.heartbeat.config_hash, config_version: m.heartbeat.config_version }, false);
       }
@@ -159,12 +159,12 @@ export async function startSyncServer(opts: SyncServerOptions): Promise<SyncServ
         last_error: null,
         cert_details: this.certExpiry === null ? null : { expiry_timestamp: this.certExpiry },
       });
-      log.info({ node_id: h.node_id, hostname: h.hostname, ip: this.ip, version: h.version, config_version: h.config_version }, 'sync: data plane connected');
+      log.info({ data_plane_id: h.node_id, hostname: h.hostname, ip: this.ip, version: h.version, config_version: h.config_version }, 'sync: data plane connected');
       const compat = checkVersion(version, h.version);
       if (compat.status !== 'normal') {
         this.status = compat.status;
         this.record({ sync_status: compat.status });
-        log.warn({ node_id: h.node_id, version: h.version, reason: compat.message }, 'sync: data plane rejected');
+        log.warn({ data_plane_id: h.node_id, version: h.version, reason: compat.message }, 'sync: data plane rejected');
         this.write({ rejected: { sync_status: compat.status, message: compat.message } });
         this.end();
         return;
@@ -182,7 +182,7 @@ export async function startSyncServer(opts: SyncServerOptions): Promise<SyncServ
     push(): void {
       if (!this.hello || this.ended || this.status === 'kong_version_incompatible') return;
       this.queue = this.queue.then(() => this.catchUp()).catch((err) => {
-        log.error({ err: (err as Error)?.message ?? String(err), node_id: this.id }, 'sync: push failed');
+        log.error({ err: (err as Error)?.message ?? String(err), data_plane_id: this.id }, 'sync: push failed');
         this.fail(grpc.status.INTERNAL, 'control plane could not build the config');
       });
     }
@@ -194,7 +194,7 @@ export async function startSyncServer(opts: SyncServerOptions): Promise<SyncServ
           if (this.status !== compat.status) {
             this.status = compat.status;
             this.record({ sync_status: compat.status });
-            log.warn({ node_id: this.id, reason: compat.message }, 'sync: data plane gets no config');
+            log.warn({ data_plane_id: this.id, reason: compat.message }, 'sync: data plane gets no config');
             this.write({ rejected: { sync_status: compat.status, message: compat.message } });
           }
           return;
@@ -233,7 +233,7 @@ export async function startSyncServer(opts: SyncServerOptions): Promise<SyncServ
       try {
         this.call.write(m);
       } catch (err) {
-        log.debug({ err: (err as Error).message, node_id: this.id }, 'sync: write failed');
+        log.debug({ err: (err as Error).message, data_plane_id: this.id }, 'sync: write failed');
       }
     }
 
@@ -259,7 +259,7 @@ export async function startSyncServer(opts: SyncServerOptions): Promise<SyncServ
       }
       if (sessions.delete(this) && this.hello) {
         registry.closedStream(this.hello.node_id);
-        log.info({ node_id: this.id }, 'sync: data plane disconnected');
+        log.info({ data_plane_id: this.id }, 'sync: data plane disconnected');
       }
     }
   }

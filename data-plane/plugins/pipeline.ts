@@ -3,7 +3,7 @@
 //   rewrite (global plugins, before routing) → access (route chain; consumer-scoped configs once an
 //   auth plugin identified the consumer) → response (headers, or body when asked) → log (deferred).
 import type { Row } from '../../shared/snapshot.js';
-import type { PluginHandler, PluginResponse, RequestContext, UpstreamResponse } from './types.js';
+import type { PhaseResult, PluginHandler, PluginResponse, RequestContext, UpstreamResponse } from './types.js';
 
 /** One configured plugin row, initialised for the current snapshot. */
 export interface PluginInstance {
@@ -60,13 +60,46 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && typeof v === 'object' && typeof (v as any).then === 'function';
 }
 
-/** Rewrite phase of the global plugins. Returns a response when a plugin answered. */
-export async function runRewrite(ctx: RequestContext, globals: PluginInstance[]): Promise<PluginResponse | undefined> {
+export type LogSink = { error(obj: unknown, msg?: string): void };
+
+export const MSG_UNEXPECTED = 'An unexpected error occurred';
+
+/** A plugin phase threw (or its promise rejected): which plugin, which phase, and the cause. */
+export class PluginFailure extends Error {
+  constructor(
+    readonly plugin: string,
+    readonly phase: 'rewrite' | 'access' | 'response',
+    override readonly cause: unknown,
+  ) {
+    super(`plugin ${plugin} failed in ${phase}: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+/** The cause of a failed plugin phase as it goes to the log (message and stack, not an opaque object). */
+export function logFailure(log: LogSink, ctx: RequestContext, f: PluginFailure): void {
+  const c = f.cause;
+  log.error(
+    { plugin: f.plugin, phase: f.phase, request_id: ctx.requestId, err: c instanceof Error ? { message: c.message, stack: c.stack } : String(c) },
+    'plugin failed: the client gets 500, later plugins still log',
+  );
+}
+
+/**
+ * Rewrite phase of the global plugins. Returns a response when a plugin answered. A plugin that throws
+ * ends the phase: Kong's error handler answers 500 (with the request id), log phases still run.
+ */
+export async function runRewrite(ctx: RequestContext, globals: PluginInstance[], log?: LogSink): Promise<PluginResponse | undefined> {
   for (const inst of globals) {
     const fn = inst.handler.rewrite;
     if (fn === undefined || !applies(inst, ctx)) continue;
-    let r = fn.call(inst.handler, ctx, inst.config, inst.state);
-    if (isThenable(r)) r = await r;
+    let r: PhaseResult;
+    try {
+      const v = fn.call(inst.handler, ctx, inst.config, inst.state);
+      r = isThenable(v) ? await v : v;
+    } catch (err) {
+      if (log) logFailure(log, ctx, new PluginFailure(inst.name, 'rewrite', err));
+      return { status: 500, body: { message: MSG_UNEXPECTED, request_id: ctx.requestId } };
+    }
     if (r) return r;
   }
   return undefined;
@@ -76,16 +109,26 @@ export async function runRewrite(ctx: RequestContext, globals: PluginInstance[])
  * Access phase: resolves each plugin's config with the consumer known at that point (so plugins
  * after an auth plugin see consumer-scoped configs) and records the resolved instances in `out`
  * for the response and log phases. Returns a response when a plugin answered.
+ *
+ * A plugin that throws is Kong's delayed response: the remaining access handlers are skipped, the
+ * client gets 500 `{"message":"An unexpected error occurred"}`, and every plugin of the chain still
+ * runs its response and log phases (the caller resolves the rest).
  */
-export async function runAccess(ctx: RequestContext, chain: PluginChain, out: PluginInstance[]): Promise<PluginResponse | undefined> {
+export async function runAccess(ctx: RequestContext, chain: PluginChain, out: PluginInstance[], log?: LogSink): Promise<PluginResponse | undefined> {
   for (const entry of chain.entries) {
     const inst = entry.resolve(ctx.consumer ? (ctx.consumer.id as string) : null);
     if (inst === undefined || !applies(inst, ctx)) continue;
     out.push(inst);
     const fn = inst.handler.access;
     if (fn === undefined) continue;
-    let r = fn.call(inst.handler, ctx, inst.config, inst.state);
-    if (isThenable(r)) r = await r;
+    let r: PhaseResult;
+    try {
+      const v = fn.call(inst.handler, ctx, inst.config, inst.state);
+      r = isThenable(v) ? await v : v;
+    } catch (err) {
+      if (log) logFailure(log, ctx, new PluginFailure(inst.name, 'access', err));
+      return { status: 500, body: { message: MSG_UNEXPECTED } };
+    }
     if (r) return r;
   }
   return undefined;
@@ -120,17 +163,22 @@ export function hasResponsePhase(plugins: PluginInstance[]): boolean {
   return false;
 }
 
-/** Response phase (Kong's header_filter/body_filter): plugins edit status, headers and, if asked, body. */
+/**
+ * Response phase (Kong's header_filter/body_filter): plugins edit status, headers and, if asked, body.
+ * A plugin that throws stops the phase with a PluginFailure (the caller answers 500; logs still run).
+ */
 export async function runResponse(ctx: RequestContext, res: UpstreamResponse, plugins: PluginInstance[]): Promise<void> {
   for (const inst of plugins) {
     const fn = inst.handler.response;
     if (fn === undefined) continue;
-    const r = fn.call(inst.handler, ctx, res, inst.config, inst.state);
-    if (isThenable(r)) await r;
+    try {
+      const r = fn.call(inst.handler, ctx, res, inst.config, inst.state);
+      if (isThenable(r)) await r;
+    } catch (err) {
+      throw new PluginFailure(inst.name, 'response', err);
+    }
   }
 }
-
-export type LogSink = { error(obj: unknown, msg?: string): void };
 
 /** Log phase: after the response finished, off the critical path. A failing plugin never affects others. */
 export function runLog(ctx: RequestContext, plugins: PluginInstance[], log: LogSink): void {
@@ -140,7 +188,7 @@ export function runLog(ctx: RequestContext, plugins: PluginInstance[], log: LogS
     try {
       fn.call(inst.handler, ctx, inst.config, inst.state);
     } catch (err) {
-      log.error({ err, plugin: inst.name }, 'plugin log phase failed');
+      log.error({ plugin: inst.name, phase: 'log', request_id: ctx.requestId, err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) }, 'plugin log phase failed');
     }
   }
 }

@@ -107,6 +107,8 @@ export class ProxyRequest implements RequestContext {
   limitedBody: LimitedBody | null = null;
   /** The client sent `Expect: 100-continue` and no 100 went out yet (see continueBody). */
   awaitingContinue = false;
+  /** A response-phase plugin failed: the 500 that follows does not run response plugins again. */
+  skipResponsePhase = false;
 
   constructor(
     readonly proxy: ProxyHost,

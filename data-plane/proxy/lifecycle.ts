@@ -31,7 +31,7 @@ export function startRequest(ctx: ProxyRequest): void {
   res.on('close', onResponseClose);
   if (rt.globals.length > 0) {
     ctx.plugins = rt.globals.filter((p) => (ctx.scheme === 'https' ? p.https : p.http));
-    runRewrite(ctx, ctx.plugins).then(
+    runRewrite(ctx, ctx.plugins, ctx.proxy.log).then(
       (r) => (r ? pluginExit(ctx, r) : route(ctx)),
       (err) => internalError(ctx, err),
     );
@@ -82,7 +82,7 @@ async function access(ctx: ProxyRequest, chain: PluginChain): Promise<void> {
   }
   const out: PluginInstance[] = [];
   ctx.plugins = out;
-  const r = await runAccess(ctx, chain, out);
+  const r = await runAccess(ctx, chain, out, ctx.proxy.log);
   if (ctx.done) return;
   if (r) {
     resolveRest(ctx, chain, out);

@@ -2,7 +2,7 @@
 // bodies and messages, plugin exits, https redirects, and the headers a proxied response gets.
 import type { Row } from '../../shared/snapshot.js';
 import type { PluginResponse, UpstreamResponse } from '../plugins/types.js';
-import { hasResponsePhase, runResponse, type PluginInstance } from '../plugins/pipeline.js';
+import { PluginFailure, hasResponsePhase, logFailure, runResponse, type PluginInstance } from '../plugins/pipeline.js';
 import { firstValue, hostWithoutPort } from './headers.js';
 import type { ProxyRequest } from './context.js';
 import { SERVER_HEADER, VIA_VALUE } from './version.js';
@@ -88,8 +88,9 @@ export function respondWithPlugins(ctx: ProxyRequest, up: UpstreamResponse, stre
       } else ctx.res.end(ctx.method === 'HEAD' ? undefined : up.body);
     },
     (err) => {
-      if (streaming && ctx.abortUpstream) ctx.abortUpstream();
+      // answer first: aborting the still-streaming upstream must not cut the 500 short
       internalError(ctx, err);
+      if (streaming && ctx.abortUpstream) ctx.abortUpstream();
     },
   );
 }
@@ -113,13 +114,19 @@ export function gatewayError(ctx: ProxyRequest, status: number, message: string)
   gatewayExit(ctx, status, { message, request_id: ctx.requestId });
 }
 
+/**
+ * 500 for a failure past the plugin phases' own handling (a response-phase plugin threw, a bug):
+ * logged with its cause; the response phase is not re-entered, the log phase still runs (Kong's
+ * log_by_lua runs whatever failed before it).
+ */
 export function internalError(ctx: ProxyRequest, err: unknown): void {
-  ctx.proxy.log.error({ err, request_id: ctx.requestId }, 'request failed');
+  if (err instanceof PluginFailure) logFailure(ctx.proxy.log, ctx, err);
+  else ctx.proxy.log.error({ err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err), request_id: ctx.requestId }, 'request failed');
   if (ctx.res.headersSent) {
     ctx.res.destroy();
     return;
   }
-  ctx.plugins = null; // do not re-enter failing plugins
+  ctx.skipResponsePhase = true;
   gatewayError(ctx, 500, MSG_INTERNAL);
 }
 
@@ -133,13 +140,14 @@ export function gatewayExit(ctx: ProxyRequest, status: number, body: unknown, he
   const hdrs: Record<string, string | string[]> = headers ? { ...headers } : {};
   const payload = renderBody(body, hdrs);
   const plugins = ctx.plugins;
-  if (plugins !== null && plugins.length > 0 && hasResponsePhase(plugins)) {
+  if (plugins !== null && plugins.length > 0 && !ctx.skipResponsePhase && hasResponsePhase(plugins)) {
     const up: UpstreamResponse = { status, headers: hdrs, body: Buffer.isBuffer(payload) ? payload : Buffer.from(payload) };
     return runResponse(ctx, up, plugins).then(
       () => writeGateway(ctx, up.status, up.headers, up.body ?? ''),
       (err) => {
-        ctx.plugins = null;
-        ctx.proxy.log.error({ err, request_id: ctx.requestId }, 'response plugin failed');
+        ctx.skipResponsePhase = true;
+        if (err instanceof PluginFailure) logFailure(ctx.proxy.log, ctx, err);
+        else ctx.proxy.log.error({ err, request_id: ctx.requestId }, 'response plugin failed');
         writeGateway(ctx, 500, { 'content-type': JSON_TYPE }, JSON.stringify({ message: MSG_INTERNAL, request_id: ctx.requestId }));
       },
     );

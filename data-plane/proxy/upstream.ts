@@ -179,6 +179,7 @@ export function upstreamFailed(ctx: ProxyRequest, err: Error & { code?: string }
   }
   ctx.release();
   if (ctx.done) return; // client went away: nothing to answer
+  if (ctx.res.writableEnded) return; // already answered (a response plugin failed and the upstream was cut)
   if (ctx.headersStarted) {
     // the response is partly sent: all we can do is cut it so the client sees the failure
     ctx.status = ctx.res.statusCode;

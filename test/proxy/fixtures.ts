@@ -41,8 +41,11 @@ export const defaultConfig: ProxyConfig = {
   trusted_ips: [], real_ip_header: 'X-Real-IP', real_ip_recursive: false, keepalive_timeout: 75000, allow_debug_header: true,
 };
 
-export async function startProxy(snap: Snapshot, opts: { config?: Partial<ProxyConfig>; registry?: PluginRegistry } = {}): Promise<{ proxy: Proxy; url: string; port: number }> {
-  const proxy = createProxy({ config: { ...defaultConfig, ...opts.config }, log: silentLog, registry: opts.registry ?? {} });
+export async function startProxy(
+  snap: Snapshot,
+  opts: { config?: Partial<ProxyConfig>; registry?: PluginRegistry; log?: typeof silentLog } = {},
+): Promise<{ proxy: Proxy; url: string; port: number }> {
+  const proxy = createProxy({ config: { ...defaultConfig, ...opts.config }, log: opts.log ?? silentLog, registry: opts.registry ?? {} });
   proxy.applySnapshot(snap);
   const { port } = await proxy.listen('127.0.0.1', 0);
   return { proxy, url: `http://127.0.0.1:${port}`, port };
