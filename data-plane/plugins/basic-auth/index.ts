@@ -45,12 +45,14 @@ function cacheKey(cred: BasicCredential, password: string): string {
   return createHash('sha256').update(`${cred.row.id}\0${cred.row.password}\0${password}`).digest('base64');
 }
 
-async function passwordMatches(cred: BasicCredential, password: string): Promise<boolean> {
+/** true at once for a remembered success; otherwise the (scrypt, off the event loop) check. */
+function passwordMatches(cred: BasicCredential, password: string): true | Promise<boolean> {
   const key = cacheKey(cred, password);
   if (verified.get(key)) return true;
-  const ok = await verifyPassword(password, cred.row.password, cred.consumerId ?? '');
-  if (ok) verified.set(key, true);
-  return ok;
+  return verifyPassword(password, cred.row.password, cred.consumerId ?? '').then((ok) => {
+    if (ok) verified.set(key, true);
+    return ok;
+  });
 }
 
 const BASIC = /\s*[Bb]asic\s*(.+)/;
@@ -73,7 +75,9 @@ function header(ctx: RequestContext, name: 'authorization' | 'proxy-authorizatio
   return typeof v === 'string' ? v : undefined;
 }
 
-async function authenticate(ctx: RequestContext, conf: BasicAuthConfig, st: BasicAuthState): Promise<PluginResponse | undefined> {
+type Result = PluginResponse | undefined;
+
+function authenticate(ctx: RequestContext, conf: BasicAuthConfig, st: BasicAuthState): Result | Promise<Result> {
   const unauthorized = () => authError(ctx, 401, 'Unauthorized', st.challenge);
   const proxyAuth = header(ctx, 'proxy-authorization');
   const auth = header(ctx, 'authorization');
@@ -88,8 +92,14 @@ async function authenticate(ctx: RequestContext, conf: BasicAuthConfig, st: Basi
     if (given === undefined) return unauthorized();
     cred = st.byUsername.get(given.username);
   }
-  if (cred === undefined || !(await passwordMatches(cred, given!.password))) return unauthorized();
+  if (cred === undefined) return unauthorized();
+  const found = cred;
+  const matches = passwordMatches(found, given!.password);
+  if (matches === true) return authenticated(ctx, st, found);
+  return matches.then((ok) => (ok ? authenticated(ctx, st, found) : unauthorized()));
+}
 
+function authenticated(ctx: RequestContext, st: BasicAuthState, cred: BasicCredential): Result {
   const consumer = cred.consumerId === null ? undefined : st.consumersById.get(cred.consumerId);
   if (consumer === undefined) return authError(ctx, 500, 'An unexpected error occurred');
   setConsumer(ctx, consumer, cred.row, cred.row.username);
@@ -109,9 +119,11 @@ export const basicAuth: PluginHandler<BasicAuthConfig> = {
     };
   },
 
-  async access(ctx, conf, st: BasicAuthState) {
+  access(ctx, conf, st: BasicAuthState) {
     if (conf.anonymous && ctx.credential) return undefined;
-    return orAnonymous(ctx, conf.anonymous, await authenticate(ctx, conf, st), st);
+    const r = authenticate(ctx, conf, st);
+    if (r instanceof Promise) return r.then((failure) => orAnonymous(ctx, conf.anonymous, failure, st));
+    return orAnonymous(ctx, conf.anonymous, r, st);
   },
 };
 

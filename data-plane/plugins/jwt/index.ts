@@ -10,8 +10,8 @@ import { LRUCache } from 'lru-cache';
 import type { Row } from '../../../shared/snapshot.js';
 import type { PluginHandler, PluginResponse, RequestContext } from '../types.js';
 import { ASYMMETRIC_ALGS, checkMaximumExpiration, decodeToken, retrieveTokens, verifyRegisteredClaims, type DecodedJwt } from './token.js';
-import { jwksKey, secretsByKey, usesJwks, verificationKey, verifySignature, type SecretsByKey } from './secrets.js';
-import { jwksCache, type JwksOptions } from './jwks.js';
+import { jwksKey, secretsByKey, usesJwks, verificationKey, verifySignature, type JwtSecret, type SecretsByKey } from './secrets.js';
+import { jwksCache, type JwkKey, type JwksOptions } from './jwks.js';
 import { checkIssuerClaims, compileIssuers, type Issuer, type IssuerConfig } from './issuers.js';
 import { consumerLookup, orAnonymous, setConsumer, type ConsumerLookup } from '../auth/consumer.js';
 
@@ -64,9 +64,11 @@ function unauthorized(body: unknown, challenge: string): PluginResponse {
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-async function signatureValid(entry: CachedToken, key: KeyObject, alg: string): Promise<boolean> {
+type Result = PluginResponse | undefined;
+
+function signatureValid(entry: CachedToken, key: KeyObject, alg: string): boolean {
   if (entry.verifiedWith === key) return true;
-  if (!(await verifySignature(entry.jwt, key, alg))) return false;
+  if (!verifySignature(entry.jwt, key, alg)) return false;
   entry.verifiedWith = key;
   return true;
 }
@@ -97,14 +99,21 @@ function authenticated(ctx: RequestContext, st: JwtState, jwt: DecodedJwt): void
 }
 
 /** A consumer-less issuer's token: keys from its JWKS, exp always, then token_use and audiences. */
-async function authenticateIssuer(ctx: RequestContext, st: JwtState, entry: CachedToken, issuer: Issuer): Promise<PluginResponse | undefined> {
+function authenticateIssuer(ctx: RequestContext, st: JwtState, entry: CachedToken, issuer: Issuer): Result | Promise<Result> {
   const jwt = entry.jwt;
   const alg = jwt.header.alg as string;
   if (!ASYMMETRIC_ALGS.has(alg)) return unauthorized({ message: 'Invalid algorithm' }, st.challengeInvalid);
-  const jwk = await jwksCache.key(issuer.jwksUri, jwt.header.kid, st.jwks);
+  const cached = jwksCache.peek(issuer.jwksUri, jwt.header.kid);
+  if (cached !== undefined) return issuerKeyed(ctx, st, entry, issuer, cached);
+  return jwksCache.key(issuer.jwksUri, jwt.header.kid, st.jwks).then((jwk) => issuerKeyed(ctx, st, entry, issuer, jwk));
+}
+
+function issuerKeyed(ctx: RequestContext, st: JwtState, entry: CachedToken, issuer: Issuer, jwk: JwkKey | undefined): Result {
+  const jwt = entry.jwt;
+  const alg = jwt.header.alg as string;
   if (jwk === undefined) return unauthorized({ message: 'Invalid key/secret' }, st.challengeInvalid);
   if (jwk.alg !== null && jwk.alg !== alg) return unauthorized({ message: 'Invalid algorithm' }, st.challengeInvalid);
-  if (!(await signatureValid(entry, jwk.key, alg))) return unauthorized({ message: 'Invalid signature' }, st.challengeInvalid);
+  if (!signatureValid(entry, jwk.key, alg)) return unauthorized({ message: 'Invalid signature' }, st.challengeInvalid);
 
   const toVerify = jwt.claims.nbf !== undefined && !st.issuerClaims.has('nbf') ? [...st.issuerClaims, 'nbf'] : st.issuerClaims;
   const claimErrors = verifyRegisteredClaims(jwt.claims, toVerify, nowSeconds(), st.leeway);
@@ -130,8 +139,8 @@ async function authenticateIssuer(ctx: RequestContext, st: JwtState, entry: Cach
   return undefined;
 }
 
-/** A failure to authenticate (undefined = authenticated). */
-async function authenticate(ctx: RequestContext, conf: JwtConfig, st: JwtState): Promise<PluginResponse | undefined> {
+/** A failure to authenticate (undefined = authenticated); a promise only when keys must be fetched. */
+function authenticate(ctx: RequestContext, conf: JwtConfig, st: JwtState): Result | Promise<Result> {
   const found = retrieveTokens(ctx, conf);
   if (found.length === 0) return unauthorized({ message: 'Unauthorized' }, st.challenge);
   if (found.length > 1) return unauthorized({ message: 'Multiple tokens provided' }, st.challengeInvalid);
@@ -162,16 +171,26 @@ async function authenticate(ctx: RequestContext, conf: JwtConfig, st: JwtState):
   if (secret === undefined) return unauthorized({ message: `No credentials found for given '${claimName}'` }, st.challengeInvalid);
   if (jwt.header.alg !== secret.algorithm) return unauthorized({ message: 'Invalid algorithm' }, st.challengeInvalid);
 
-  let key: KeyObject | null;
   if (usesJwks(secret)) {
-    const jwk = await jwksKey(secret, jwt.header.kid, st.jwks);
-    if (jwk !== undefined && jwk.alg !== null && jwk.alg !== secret.algorithm) return unauthorized({ message: 'Invalid algorithm' }, st.challengeInvalid);
-    key = jwk?.key ?? null;
-  } else {
-    key = verificationKey(secret, conf.secret_is_base64);
+    const jwk = jwksKey(secret, jwt.header.kid, st.jwks);
+    if (jwk instanceof Promise) return jwk.then((k) => secretKeyed(ctx, conf, st, entry, secret, keyValue as string, k));
+    return secretKeyed(ctx, conf, st, entry, secret, keyValue as string, jwk);
   }
+  return secretKeyed(ctx, conf, st, entry, secret, keyValue as string, verificationKey(secret, conf.secret_is_base64));
+}
+
+/** The rest of Kong's checks once the credential's key (a PEM/secret key, or a JWK) is known. */
+function secretKeyed(ctx: RequestContext, conf: JwtConfig, st: JwtState, entry: CachedToken, secret: JwtSecret, keyValue: string, found: KeyObject | JwkKey | null | undefined): Result {
+  const jwt = entry.jwt;
+  const claimName = conf.key_claim_name;
+  let key: KeyObject | null;
+  if (found === null || found === undefined) key = null;
+  else if ('kid' in found) {
+    if (found.alg !== null && found.alg !== secret.algorithm) return unauthorized({ message: 'Invalid algorithm' }, st.challengeInvalid);
+    key = found.key;
+  } else key = found;
   if (key === null) return unauthorized({ message: 'Invalid key/secret' }, st.challengeInvalid);
-  if (!(await signatureValid(entry, key, secret.algorithm))) return unauthorized({ message: 'Invalid signature' }, st.challengeInvalid);
+  if (!signatureValid(entry, key, secret.algorithm)) return unauthorized({ message: 'Invalid signature' }, st.challengeInvalid);
 
   const now = nowSeconds();
   const claimErrors = verifyRegisteredClaims(jwt.claims, conf.claims_to_verify, now, st.leeway);
@@ -221,13 +240,15 @@ export const jwt: PluginHandler<JwtConfig> = {
     };
   },
 
-  async access(ctx, conf, st: JwtState) {
+  access(ctx, conf, st: JwtState) {
     if (!conf.run_on_preflight && ctx.method === 'OPTIONS') return undefined;
     // Logical OR with another auth plugin that already identified a credential.
     if (conf.anonymous && ctx.credential) return undefined;
     // claim headers only ever come from a verified token, never from the client
     for (const [, header] of st.claimHeaders) delete ctx.upstreamHeaders[header];
-    return orAnonymous(ctx, conf.anonymous, await authenticate(ctx, conf, st), st);
+    const r = authenticate(ctx, conf, st);
+    if (r instanceof Promise) return r.then((failure) => orAnonymous(ctx, conf.anonymous, failure, st));
+    return orAnonymous(ctx, conf.anonymous, r, st);
   },
 };
 

@@ -87,6 +87,13 @@ export class JwksCache {
 
   constructor(private readonly now: () => number = Date.now) {}
 
+  /** The key for `kid` when the set at `uri` is cached, fresh and has it (no I/O); else undefined. */
+  peek(uri: string, kid: unknown): JwkKey | undefined {
+    const e = this.entries.get(uri);
+    if (e === undefined || e.set === null || this.now() >= e.expiresAt) return undefined;
+    return selectKey(e.set, kid);
+  }
+
   /**
    * The key for `kid` from the set at `uri`: fetched when not cached or expired, refetched when the
    * kid is unknown (rate-limited). Undefined when no usable key is known; never throws.

@@ -1,7 +1,6 @@
 // jwt_secrets of a snapshot indexed by key, with their verification keys prepared once (lazily, on
 // first use) and shared by every jwt plugin instance of that snapshot.
-import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
-import { flattenedVerify } from 'jose';
+import { constants, createHmac, createPublicKey, createSecretKey, timingSafeEqual, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import type { Row } from '../../../shared/snapshot.js';
 import type { SnapshotIndex } from '../types.js';
 import { lenientBase64, type DecodedJwt } from './token.js';
@@ -73,14 +72,41 @@ export function verificationKey(secret: JwtSecret, secretIsBase64: boolean): Key
   return key;
 }
 
-/** Signature check over `header64.claims64` with the credential's algorithm. */
-export async function verifySignature(jwt: DecodedJwt, key: KeyObject, algorithm: string): Promise<boolean> {
+const HASH: Record<string, string> = { '256': 'sha256', '384': 'sha384', '512': 'sha512' };
+const CURVE: Record<string, string> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
+
+/**
+ * Signature check over `header64.claims64` with `algorithm`, synchronous (node:crypto). The key
+ * must be of the algorithm's type (secret for HS, RSA for RS and PS, the named curve for ES,
+ * Ed25519/Ed448 for EdDSA): anything else fails, so no algorithm can be used with another's key.
+ */
+export function verifySignature(jwt: DecodedJwt, key: KeyObject, algorithm: string): boolean {
+  const signature = lenientBase64(jwt.signature64);
+  if (signature === undefined) return false;
+  const data = Buffer.from(`${jwt.header64}.${jwt.claims64}`, 'latin1');
+  const family = algorithm.slice(0, 2);
+  const hash = HASH[algorithm.slice(2)];
   try {
-    await flattenedVerify({ protected: jwt.header64, payload: jwt.claims64, signature: jwt.signature64 }, key, { algorithms: [algorithm] });
-    return true;
+    if (family === 'HS') {
+      if (key.type !== 'secret' || hash === undefined) return false;
+      const mac = createHmac(hash, key).update(data).digest();
+      return mac.length === signature.length && timingSafeEqual(mac, signature);
+    }
+    if (key.type !== 'public') return false;
+    const kt = key.asymmetricKeyType;
+    if (algorithm === 'EdDSA') return (kt === 'ed25519' || kt === 'ed448') && cryptoVerify(null, data, key, signature);
+    if (hash === undefined) return false;
+    if (family === 'RS') return kt === 'rsa' && cryptoVerify(hash, data, key, signature);
+    if (family === 'PS') {
+      return (kt === 'rsa' || kt === 'rsa-pss') && cryptoVerify(hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, signature);
+    }
+    if (family === 'ES') {
+      return kt === 'ec' && key.asymmetricKeyDetails?.namedCurve === CURVE[algorithm] && cryptoVerify(hash, data, { key, dsaEncoding: 'ieee-p1363' }, signature);
+    }
   } catch {
     return false;
   }
+  return false;
 }
 
 /** Whether the credential's keys come from a JWKS rather than `secret`/`rsa_public_key`. */
@@ -88,8 +114,11 @@ export function usesJwks(secret: JwtSecret): boolean {
   return !secret.row.rsa_public_key && (secret.jwksUri !== null || (secret.row.jwks !== null && secret.row.jwks !== undefined));
 }
 
-/** The JWKS key of a credential for a token's `kid` (inline set parsed once; URL sets cached). */
-export async function jwksKey(secret: JwtSecret, kid: unknown, opts: JwksOptions): Promise<JwkKey | undefined> {
+/**
+ * The JWKS key of a credential for a token's `kid` (inline set parsed once; URL sets cached): the
+ * key itself when known without I/O, else a promise (fetch or refetch of the URL).
+ */
+export function jwksKey(secret: JwtSecret, kid: unknown, opts: JwksOptions): JwkKey | undefined | Promise<JwkKey | undefined> {
   if (secret.row.jwks !== null && secret.row.jwks !== undefined) {
     if (secret.inline === undefined) {
       let doc: unknown = secret.row.jwks;
@@ -103,5 +132,6 @@ export async function jwksKey(secret: JwtSecret, kid: unknown, opts: JwksOptions
     const found = secret.inline ? selectKey(secret.inline, kid) : undefined;
     if (found !== undefined || secret.jwksUri === null) return found;
   }
-  return secret.jwksUri === null ? undefined : jwksCache.key(secret.jwksUri, kid, opts);
+  if (secret.jwksUri === null) return undefined;
+  return jwksCache.peek(secret.jwksUri, kid) ?? jwksCache.key(secret.jwksUri, kid, opts);
 }
