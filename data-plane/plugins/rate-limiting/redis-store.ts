@@ -162,6 +162,7 @@ export class RedisStore implements CounterStore {
   private scheduled = false;
   private everReady = false;
   private firstWaitFailed = false;
+  private firstReady: Promise<void> | null = null;
   /** The last connection error (for logs/tests); cleared when ready. */
   lastError: Error | null = null;
 
@@ -190,7 +191,8 @@ export class RedisStore implements CounterStore {
    */
   private waitReady(): Promise<void> {
     if (this.everReady || this.firstWaitFailed) return Promise.reject(new RedisUnavailableError(`redis not connected (${this.client.status})`));
-    return new Promise((resolve, reject) => {
+    // one wait shared by every request that arrives before the first connection
+    this.firstReady ??= new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.client.off('ready', onReady);
         this.firstWaitFailed = true;
@@ -202,6 +204,7 @@ export class RedisStore implements CounterStore {
       };
       this.client.once('ready', onReady);
     });
+    return this.firstReady;
   }
 
   consume(checks: PeriodCheck[]): Promise<Outcome> {
