@@ -25,7 +25,8 @@ beforeAll(async () => {
   certs = createClusterCerts();
   cp = await startControlPlane(db, certs);
   dps = await Promise.all([0, 1].map(() => startDataPlane(cp.clusterAddr, certs)));
-  const redisConf = { host: '127.0.0.1', port: redis.port, timeout: 1000 };
+  // a roomy timeout: on a loaded machine a slow answer would be fault-tolerantly admitted uncounted
+  const redisConf = { host: '127.0.0.1', port: redis.port, timeout: 5000 };
   await admin(cp, 'POST', '/services', { name: 'echo', url: up.url });
   await admin(cp, 'POST', '/services/echo/routes', { name: 'fixed', paths: ['/fixed'] });
   await admin(cp, 'POST', '/services/echo/routes', { name: 'sliding', paths: ['/sliding'] });

@@ -24,8 +24,8 @@ let gw: Gateway;
 
 beforeAll(async () => {
   [cluster, sentinel] = await Promise.all([startRedisCluster(), startRedisSentinel()]);
-  const clusterConf = { cluster_nodes: cluster.nodes.map((n) => ({ ip: '127.0.0.1', port: n.port })), timeout: 2000 };
-  const sentinelConf = { sentinel_master: sentinel.masterName, sentinel_role: 'master', sentinel_nodes: [{ host: '127.0.0.1', port: sentinel.sentinelPort }], timeout: 2000 };
+  const clusterConf = { cluster_nodes: cluster.nodes.map((n) => ({ ip: '127.0.0.1', port: n.port })), timeout: 5000 };
+  const sentinelConf = { sentinel_master: sentinel.masterName, sentinel_role: 'master', sentinel_nodes: [{ host: '127.0.0.1', port: sentinel.sentinelPort }], timeout: 5000 };
   gw = await gateway(() => {
     const c = route({ paths: ['/cluster'] });
     const cSpread = route({ paths: ['/cluster-spread'] });
