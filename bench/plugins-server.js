@@ -1,6 +1,6 @@
 // A data plane for plugin benchmarks: one route /bench → PERF_UPSTREAM_URL with the plugins of MODE,
 // served by the built proxy from dist/ with the real plugin registry. Used by bench/rate-limiting.js.
-//   MODE=bare|rl-local|rl-redis|jwt-rl-redis  REDIS_PORT=6379  PORT=19031  node bench/plugins-server.js
+//   MODE=bare|size-limit|rl-local|rl-local-hidden|rl-redis|jwt|jwt-rl-redis  REDIS_PORT=6379  PORT=19031  node bench/plugins-server.js
 // jwt modes print the token to use (?jwt=<token>) on the first line: `token <jwt>`.
 import { createHmac, randomUUID } from 'node:crypto';
 import { createProxy } from '../dist/data-plane/proxy/index.js';
@@ -39,12 +39,12 @@ if (mode === 'rl-local-hidden') snap.plugins.push(plugin('rate-limiting', { minu
 if (mode === 'rl-local') snap.plugins.push(plugin('rate-limiting', { minute: LIMIT, limit_by: 'ip' }));
 if (mode === 'rl-redis') snap.plugins.push(plugin('rate-limiting', { minute: LIMIT, limit_by: 'ip', policy: 'redis', redis }));
 let token = null;
-if (mode === 'jwt-rl-redis') {
+if (mode === 'jwt' || mode === 'jwt-rl-redis') {
   const consumer = present(consumers, prepareInsert(consumers, { username: 'bench' }));
   snap.consumers.push(consumer);
   snap.jwt_secrets.push(present(jwt_secrets, prepareInsert(jwt_secrets, { consumer: { id: consumer.id }, key: 'bench-iss', secret: SECRET })));
   snap.plugins.push(plugin('jwt', {}));
-  snap.plugins.push(plugin('rate-limiting', { minute: LIMIT, policy: 'redis', redis }));
+  if (mode === 'jwt-rl-redis') snap.plugins.push(plugin('rate-limiting', { minute: LIMIT, policy: 'redis', redis }));
   const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
   const head = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ iss: 'bench-iss', sub: 'bench' })}`;
   token = `${head}.${createHmac('sha256', SECRET).update(head).digest('base64url')}`;

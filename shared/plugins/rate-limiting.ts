@@ -2,6 +2,7 @@
 // per data plane (`local`) or shared by every data plane through Redis (`redis`; `cluster` is the
 // same, since data planes have no database). Beyond Kong OSS: `window_type` sliding, and Redis
 // Sentinel / Cluster settings named as Kong Enterprise names them.
+import { coerceField } from '../schema/form.js';
 import * as t from '../schema/typedefs.js';
 import type { EntityError, Field, Fields } from '../schema/types.js';
 import { headerNameField } from './request-termination.js';
@@ -49,8 +50,9 @@ export const redisFields: Fields = {
 
 /** The legacy flat `redis_*` fields (Kong ≤ 3.5), accepted on input and stored in `redis`. */
 const LEGACY_REDIS = ['host', 'port', 'password', 'username', 'ssl', 'ssl_verify', 'server_name', 'timeout', 'database'];
+// Form input (`config.redis_port=6379`) arrives as strings: decoded like the field they stand for.
 const shorthands = Object.fromEntries(
-  LEGACY_REDIS.map((f) => [`redis_${f}`, (v: unknown) => ({ redis: { [f]: v } })]),
+  LEGACY_REDIS.map((f) => [`redis_${f}`, (v: unknown) => ({ redis: { [f]: typeof v === 'string' ? coerceField(redisFields[f], v, {}) : v } })]),
 ) as PluginSchema['shorthands'];
 
 const fmt = (n: number) => (Number.isInteger(n) ? n.toFixed(1) : String(n));

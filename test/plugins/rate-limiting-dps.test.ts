@@ -25,7 +25,8 @@ beforeAll(async () => {
   certs = createClusterCerts();
   cp = await startControlPlane(db, certs);
   dps = await Promise.all([0, 1].map(() => startDataPlane(cp.clusterAddr, certs)));
-  const redisConf = { host: '127.0.0.1', port: redis.port, timeout: 1000 };
+  // a roomy timeout: on a loaded machine a slow answer would be fault-tolerantly admitted uncounted
+  const redisConf = { host: '127.0.0.1', port: redis.port, timeout: 5000 };
   await admin(cp, 'POST', '/services', { name: 'echo', url: up.url });
   await admin(cp, 'POST', '/services/echo/routes', { name: 'fixed', paths: ['/fixed'] });
   await admin(cp, 'POST', '/services/echo/routes', { name: 'sliding', paths: ['/sliding'] });
@@ -95,5 +96,28 @@ describe('rate-limiting shared by two data planes through Redis', () => {
     const rs = await Promise.all(Array.from({ length: 150 }, (_, i) => send(dps[i % 2]!, '/fixed', 'after-outage')));
     expect(count(rs, 200)).toBe(LIMIT);
     for (const dp of dps) expect(dp.exited()).toBe(false);
+  });
+
+  it('Admin API: Kong 2.x form input with the legacy redis_* fields, PATCH of one of them, Kong\'s ordering error', async () => {
+    const form = (method: string, path: string, body: string) =>
+      call(`${cp.adminUrl}${path}`, { method, body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    await admin(cp, 'POST', '/services/echo/routes', { name: 'legacy', paths: ['/legacy'] });
+    const created = await form('POST', '/routes/legacy/plugins', 'name=rate-limiting&config.minute=5&config.policy=redis&config.redis_host=127.0.0.1&config.redis_port=6380&config.redis_timeout=1500');
+    expect(created.status).toBe(201);
+    const plugin = created.json();
+    expect(plugin.config).toMatchObject({ minute: 5, policy: 'redis', redis: { host: '127.0.0.1', port: 6380, timeout: 1500, database: 0 } });
+    expect(plugin.config.redis_host).toBeUndefined();
+    const patched = await form('PATCH', `/plugins/${plugin.id}`, `config.redis_port=${redis.port}`);
+    expect(patched.status).toBe(200);
+    expect(patched.json().config.redis).toMatchObject({ host: '127.0.0.1', port: redis.port, timeout: 1500 });
+    const bad = await form('POST', '/plugins', 'name=rate-limiting&config.minute=10&config.hour=5');
+    expect(bad.status).toBe(400);
+    expect(bad.json()).toMatchObject({
+      code: 2, name: 'schema violation',
+      message: 'schema violation (config: The limit for hour(5.0) cannot be lower than the limit for minute(10.0))',
+      fields: { config: 'The limit for hour(5.0) cannot be lower than the limit for minute(10.0)' },
+    });
+    // the patched config reached the data planes: counted in the test's Redis
+    for (const dp of dps) await waitServed(dp, '/legacy', (a) => a.headers['x-ratelimit-limit-minute'] === '5', 15_000);
   });
 });

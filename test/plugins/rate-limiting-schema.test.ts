@@ -1,8 +1,12 @@
-// rate-limiting config: Kong's defaults, its checks and messages, the legacy flat redis_* fields.
+// rate-limiting config: Kong's defaults, its checks and messages, the legacy flat redis_* fields;
+// and the local counter store on its own (atomic step, expiry, memory bound).
 import { describe, expect, it } from 'vitest';
-import { prepareUpdate } from '../../shared/schema/entity.js';
+import { prepareInsert, prepareUpdate } from '../../shared/schema/entity.js';
+import { decodeForm } from '../../shared/schema/form.js';
 import { plugins } from '../../shared/schema/entities/index.js';
 import { pluginRow, rejection } from './helpers.js';
+import { LocalStore } from '../../data-plane/plugins/rate-limiting/local-store.js';
+import type { PeriodCheck } from '../../data-plane/plugins/rate-limiting/counters.js';
 
 describe('rate-limiting schema', () => {
   it('fills Kong defaults (and window_type fixed)', () => {
@@ -81,5 +85,36 @@ describe('rate-limiting schema', () => {
     const patched = prepareUpdate(plugins, row, { config: { redis_host: 'other.local' } });
     expect(patched.config.redis).toMatchObject({ host: 'other.local', port: 6380, database: 2 });
     expect(rejection('rate-limiting', { minute: 1, redis_port: 'x' }).fields).toEqual({ config: { redis: { port: 'expected an integer' } } });
+  });
+
+  it('decodes form input of the legacy fields (Kong 2.x curl --data config.redis_port=6380)', () => {
+    const input = decodeForm(plugins, [
+      ['name', 'rate-limiting'], ['config.minute', '5'], ['config.policy', 'redis'], ['config.redis_host', '127.0.0.1'],
+      ['config.redis_port', '6380'], ['config.redis_ssl', 'false'], ['config.redis_database', '1'],
+    ]);
+    const row = prepareInsert(plugins, input);
+    expect(row.config).toMatchObject({ minute: 5, policy: 'redis', redis: { host: '127.0.0.1', port: 6380, ssl: false, database: 1 } });
+  });
+});
+
+describe('rate-limiting local store', () => {
+  const check = (key: string, limit: number, ttlMs = 60_000): PeriodCheck => ({ period: 'minute', limit, key, prevKey: `${key}:prev`, weight: 0, ttlMs });
+
+  it('checks and counts all periods in one step; a rejected request counts nowhere', () => {
+    const s = new LocalStore();
+    const now = 1_000_000;
+    expect(s.consume([check('a', 2), check('b', 5)], now)).toEqual({ blocked: false, current: [1, 1], previous: [0, 0] });
+    expect(s.consume([check('a', 2), check('b', 5)], now).current).toEqual([2, 2]);
+    expect(s.consume([check('a', 2), check('b', 5)], now)).toEqual({ blocked: true, current: [2, 2], previous: [0, 0] });
+    expect(s.consume([check('b', 5)], now).current).toEqual([3]);
+  });
+
+  it('expires counters and stays within its memory bound', () => {
+    const s = new LocalStore(3);
+    s.consume([check('x', 1, 1000)], 0);
+    expect(s.consume([check('x', 1, 1000)], 500).blocked).toBe(true);
+    expect(s.consume([check('x', 1, 1000)], 1000).blocked).toBe(false);
+    for (const k of ['k1', 'k2', 'k3', 'k4']) s.consume([check(k, 10)], 2000);
+    expect(s.size).toBe(3);
   });
 });

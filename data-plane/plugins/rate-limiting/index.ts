@@ -11,7 +11,7 @@ import { rateLimitHeaders } from './headers.js';
 import { counterKey, identify, keyPrefix, scopeOf, type LimitBy } from './identifier.js';
 import { localStore } from './local-store.js';
 import { logThrottled } from './log.js';
-import { redisStoreFor, type RedisConfig } from './redis-store.js';
+import { redisCounters, type RedisConfig } from './redis-store.js';
 import { windowOf, type Window } from './windows.js';
 
 export { closeRedisStores } from './redis-store.js';
@@ -118,7 +118,7 @@ export const rateLimiting: PluginHandler<RateLimitingConfig> = {
     return {
       limits,
       scope: scopeOf(instance as any),
-      store: usesRedis(conf) ? redisStoreFor(conf.redis) : localStore,
+      store: usesRedis(conf) ? redisCounters(conf.redis) : localStore,
       sliding: conf.window_type === 'sliding',
       headerName: conf.header_name ? conf.header_name.toLowerCase().replace(/_/g, '-') : null,
     };

@@ -9,10 +9,19 @@ interface Counter {
 }
 
 const SWEEP_EVERY_MS = 5000;
+/** Memory bound (≈ 100 bytes each): beyond it the oldest counters go first (a flood of client IPs). */
+export const MAX_COUNTERS = 1_000_000;
 
 export class LocalStore implements CounterStore {
   private readonly counters = new Map<string, Counter>();
   private nextSweep = 0;
+
+  constructor(private readonly max = MAX_COUNTERS) {}
+
+  private evictOldest(): void {
+    const first = this.counters.keys().next();
+    if (!first.done) this.counters.delete(first.value);
+  }
 
   private count(key: string, now: number): number {
     const c = this.counters.get(key);
@@ -37,6 +46,8 @@ export class LocalStore implements CounterStore {
         const c = this.counters.get(ch.key);
         if (c !== undefined && c.expiresAt > now) current[i] = ++c.n;
         else {
+          if (this.counters.size >= this.max) this.evictOldest();
+          this.counters.delete(ch.key); // re-inserted at the end: Map order stays creation order
           this.counters.set(ch.key, { n: 1, expiresAt: now + ch.ttlMs });
           current[i] = 1;
         }

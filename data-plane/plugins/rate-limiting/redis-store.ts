@@ -162,6 +162,7 @@ export class RedisStore implements CounterStore {
   private scheduled = false;
   private everReady = false;
   private firstWaitFailed = false;
+  private firstReady: Promise<void> | null = null;
   /** The last connection error (for logs/tests); cleared when ready. */
   lastError: Error | null = null;
 
@@ -190,7 +191,8 @@ export class RedisStore implements CounterStore {
    */
   private waitReady(): Promise<void> {
     if (this.everReady || this.firstWaitFailed) return Promise.reject(new RedisUnavailableError(`redis not connected (${this.client.status})`));
-    return new Promise((resolve, reject) => {
+    // one wait shared by every request that arrives before the first connection
+    this.firstReady ??= new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.client.off('ready', onReady);
         this.firstWaitFailed = true;
@@ -202,6 +204,7 @@ export class RedisStore implements CounterStore {
       };
       this.client.once('ready', onReady);
     });
+    return this.firstReady;
   }
 
   consume(checks: PeriodCheck[]): Promise<Outcome> {
@@ -283,6 +286,11 @@ export class RedisStore implements CounterStore {
     }
   }
 
+  /** Requests are waiting for an answer. */
+  get busy(): boolean {
+    return this.queue.length > 0 || this.scheduled;
+  }
+
   close(): Promise<void> {
     return this.client.quit().then(
       () => undefined,
@@ -291,22 +299,57 @@ export class RedisStore implements CounterStore {
   }
 }
 
-/** One client per distinct connection config, kept across config pushes (connections stay open). */
+/**
+ * One client per distinct connection config, kept across config pushes (connections stay open).
+ * A client no request used for IDLE_MS is closed (configs that were replaced or removed); a later
+ * request opens it again.
+ */
 const stores = new Map<string, RedisStore>();
+const lastUsed = new Map<RedisStore, number>();
+const IDLE_MS = 10 * 60_000;
+let sweeper: NodeJS.Timeout | null = null;
 
-export function redisStoreFor(config: RedisConfig): RedisStore {
-  const key = JSON.stringify(config);
+function sweepIdle(): void {
+  const now = Date.now();
+  for (const [key, s] of stores) {
+    if (now - (lastUsed.get(s) ?? 0) < IDLE_MS || s.busy) continue;
+    stores.delete(key);
+    lastUsed.delete(s);
+    void s.close();
+  }
+  if (stores.size === 0 && sweeper !== null) {
+    clearInterval(sweeper);
+    sweeper = null;
+  }
+}
+
+export function redisStoreFor(config: RedisConfig, key = JSON.stringify(config)): RedisStore {
   let s = stores.get(key);
   if (s === undefined) {
     s = new RedisStore(config);
     stores.set(key, s);
+    if (sweeper === null) {
+      sweeper = setInterval(sweepIdle, 60_000);
+      sweeper.unref();
+    }
   }
+  lastUsed.set(s, Date.now());
   return s;
+}
+
+/** The counter store of a plugin instance: the shared client of its config, looked up per request. */
+export function redisCounters(config: RedisConfig): CounterStore {
+  const key = JSON.stringify(config);
+  redisStoreFor(config, key); // connect now, before the first request
+  return { consume: (checks) => redisStoreFor(config, key).consume(checks) };
 }
 
 /** Closes every Redis client (shutdown, tests). */
 export async function closeRedisStores(): Promise<void> {
   const all = [...stores.values()];
   stores.clear();
+  lastUsed.clear();
+  if (sweeper !== null) clearInterval(sweeper);
+  sweeper = null;
   await Promise.all(all.map((s) => s.close()));
 }
