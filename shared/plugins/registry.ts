@@ -6,6 +6,7 @@ import { correlationId } from './correlation-id.js';
 import { cors } from './cors.js';
 import { ipRestriction } from './ip-restriction.js';
 import { jwt } from './jwt.js';
+import { proxyCache } from './proxy-cache.js';
 import { requestSizeLimiting } from './request-size-limiting.js';
 import { requestTermination } from './request-termination.js';
 import { requestTransformer } from './request-transformer.js';
@@ -17,6 +18,7 @@ const schemas: PluginSchema[] = [
   cors,
   ipRestriction,
   jwt,
+  proxyCache,
   requestSizeLimiting,
   requestTermination,
   requestTransformer,
