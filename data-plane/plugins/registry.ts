@@ -6,6 +6,7 @@ import { correlationId } from './correlation-id/index.js';
 import { cors } from './cors/index.js';
 import { ipRestriction } from './ip-restriction/index.js';
 import { jwt } from './jwt/index.js';
+import { proxyCache } from './proxy-cache/index.js';
 import { requestSizeLimiting } from './request-size-limiting/index.js';
 import { requestTermination } from './request-termination/index.js';
 import { requestTransformer } from './request-transformer/index.js';
@@ -17,6 +18,7 @@ export const handlers: Record<string, PluginHandler> = {
   cors,
   'ip-restriction': ipRestriction,
   jwt,
+  'proxy-cache': proxyCache,
   'request-size-limiting': requestSizeLimiting,
   'request-termination': requestTermination,
   'request-transformer': requestTransformer,
