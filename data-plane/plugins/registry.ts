@@ -9,6 +9,7 @@ import { cors } from './cors/index.js';
 import { ipRestriction } from './ip-restriction/index.js';
 import { jwt } from './jwt/index.js';
 import { keyAuth } from './key-auth/index.js';
+import { proxyCache } from './proxy-cache/index.js';
 import { rateLimiting } from './rate-limiting/index.js';
 import { requestSizeLimiting } from './request-size-limiting/index.js';
 import { requestTermination } from './request-termination/index.js';
@@ -24,6 +25,7 @@ export const handlers: Record<string, PluginHandler> = {
   'ip-restriction': ipRestriction,
   jwt,
   'key-auth': keyAuth,
+  'proxy-cache': proxyCache,
   'rate-limiting': rateLimiting,
   'request-size-limiting': requestSizeLimiting,
   'request-termination': requestTermination,

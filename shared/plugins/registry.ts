@@ -9,6 +9,7 @@ import { cors } from './cors.js';
 import { ipRestriction } from './ip-restriction.js';
 import { jwt } from './jwt.js';
 import { keyAuth } from './key-auth.js';
+import { proxyCache } from './proxy-cache.js';
 import { rateLimiting } from './rate-limiting.js';
 import { requestSizeLimiting } from './request-size-limiting.js';
 import { requestTermination } from './request-termination.js';
@@ -24,6 +25,7 @@ const schemas: PluginSchema[] = [
   ipRestriction,
   jwt,
   keyAuth,
+  proxyCache,
   rateLimiting,
   requestSizeLimiting,
   requestTermination,
