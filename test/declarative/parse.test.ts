@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import YAML from 'yaml';
 import {
   exportDeclarative,
@@ -586,6 +586,9 @@ describe('export round trip', () => {
   });
 
   it('entities in several scopes, serviceless routes and hashed passwords survive the round trip', () => {
+    // a key's ttl becomes expires_at when read: both reads happen at one frozen moment
+    vi.useFakeTimers({ toFake: ['Date'], now: 1_790_000_000_000 });
+    onTestFinished(() => vi.useRealTimers());
     const s = parseDeclarative(`
 _format_version: "3.0"
 services: [{ name: svc, host: svc.local }]
