@@ -11,7 +11,7 @@ import { createClientIpResolver, type ClientIpResolver } from './client-ip.js';
 import { ProxyRequest, ProxyResponse, type ProxyHost } from './context.js';
 import { startRequest } from './lifecycle.js';
 import { JSON_TYPE } from './respond.js';
-import { buildSniTable, type DefaultCert, type SniTable } from './tls.js';
+import { buildSniTable, ensureDefaultCertificates, type DefaultCert, type SniTable } from './tls.js';
 import { UpstreamPools } from './pools.js';
 import { SERVER_HEADER } from './version.js';
 
@@ -25,6 +25,8 @@ export interface ProxyConfig {
   /** Default certificate/key PEM files for ssl listeners. */
   ssl_cert?: string | null;
   ssl_cert_key?: string | null;
+  /** Without ssl_cert, ssl listeners serve a self-signed default certificate kept under <prefix>/ssl. */
+  prefix?: string;
 }
 
 export interface ProxyLog {
@@ -110,6 +112,12 @@ class ProxyImpl implements Proxy, ProxyHost {
       let def: DefaultCert | undefined = typeof tls === 'object' ? tls : undefined;
       const c = this.opts.config;
       if (!def && c.ssl_cert && c.ssl_cert_key) def = { cert: readFileSync(c.ssl_cert), key: readFileSync(c.ssl_cert_key) };
+      if (!def && c.prefix) {
+        // Kong: an ssl listener without a certificate gets the generated default one
+        const gen = ensureDefaultCertificates(c.prefix);
+        if (gen.generated) this.log.info({ files: gen.files }, 'generated the default TLS certificate for ssl proxy listeners');
+        def = { cert: gen.cert, key: gen.key };
+      }
       server = https.createServer(
         {
           ...common,
