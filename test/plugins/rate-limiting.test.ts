@@ -24,9 +24,10 @@ describe('rate-limiting (local policy)', () => {
       const svcB = route({ paths: ['/svc-b'], service: { id: other.id } });
       const fixed = route({ paths: ['/fixed'] });
       const sliding = route({ paths: ['/sliding'] });
+      const clusterNoRedis = route({ paths: ['/cluster-no-redis'] });
       return {
         services: [other],
-        routes: [exact, hdr, hidden, custom, byHeader, byPath, byIp, svcA, svcB, fixed, sliding],
+        routes: [exact, hdr, hidden, custom, byHeader, byPath, byIp, svcA, svcB, fixed, sliding, clusterNoRedis],
         plugins: [
           pluginRow('rate-limiting', { minute: 50, limit_by: 'ip' }, { route: exact }),
           pluginRow('rate-limiting', { minute: 3, hour: 10 }, { route: hdr }),
@@ -38,6 +39,7 @@ describe('rate-limiting (local policy)', () => {
           pluginRow('rate-limiting', { minute: 3, limit_by: 'service' }, { service: other }),
           pluginRow('rate-limiting', { second: 20 }, { route: fixed }),
           pluginRow('rate-limiting', { second: 20, window_type: 'sliding' }, { route: sliding }),
+          pluginRow('rate-limiting', { minute: 2, policy: 'cluster' }, { route: clusterNoRedis }),
         ],
       };
     }, { trusted_ips: ['127.0.0.1'] });
@@ -134,6 +136,13 @@ describe('rate-limiting (local policy)', () => {
     const statuses = [];
     for (const p of ['/svc-a', '/svc-b', '/svc-a', '/svc-b']) statuses.push((await request(`${gw.url}${p}`, { headers: { 'X-Real-IP': `198.51.100.${statuses.length}` } })).status);
     expect(statuses).toEqual([200, 200, 200, 429]);
+  });
+
+  it('policy cluster without a Redis counts in the data plane (Kong 2.1 configs keep working)', async () => {
+    await awayFromEdge(60_000, 5_000);
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await request(`${gw.url}/cluster-no-redis`)).status);
+    expect(statuses).toEqual([200, 200, 429]);
   });
 
   it('fixed window lets 2× the limit through across an edge; sliding does not', async () => {

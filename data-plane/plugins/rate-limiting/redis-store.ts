@@ -2,7 +2,7 @@
 // and, only when none is exceeded, increments them all — atomically, so N data planes with any
 // number of concurrent clients admit exactly the limit. The requests that arrive in one turn of the
 // event loop go to Redis together, as one script call (requests handled one after the other inside
-// it, each still atomic); ioredis auto-pipelining shares the socket writes of concurrent calls.
+// it, each still atomic); on Cluster one call per hash tag, auto-pipelined per node.
 //
 // Topologies: a single server, Sentinel (the master named `sentinel_master`), or Cluster (keys carry
 // a hash tag, so one request's keys live in one slot). Failure never hangs a request: while the
@@ -106,7 +106,9 @@ function commonOptions(c: RedisConfig, timeout: number): RedisOptions {
     // never resent later (that would count it twice)
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
-    enableAutoPipelining: true,
+    // a single server gets one call per event-loop turn already (the batch): ioredis's
+    // auto-pipelining would only add its own per-turn bookkeeping (measured ~25 % more CPU per call)
+    enableAutoPipelining: false,
     lazyConnect: false,
   };
 }
@@ -119,6 +121,7 @@ function createClient(c: RedisConfig): Client {
     const opts: ClusterOptions = {
       redisOptions: { ...redisOptions, enableAutoPipelining: undefined },
       enableOfflineQueue: false,
+      // one batch per hash tag: auto-pipelining groups the calls of one turn per node
       enableAutoPipelining: true,
       clusterRetryStrategy: retry,
       maxRedirections: c.cluster_max_redirections ?? 5,
