@@ -139,7 +139,8 @@ describe('proxy-cache behaviour (memory)', () => {
     up.set('/basic/html', { headers: { 'content-type': 'text/html' } });
     up.set('/basic/charset', { headers: { 'content-type': 'application/json; charset=utf-8' } });
     up.set('/basic/cookie', { headers: { 'set-cookie': 'session=abc' } });
-    for (const p of ['/basic/500', '/basic/html', '/basic/charset', '/basic/cookie']) {
+    up.set('/basic/vary-star', { headers: { vary: 'Accept, *' } });
+    for (const p of ['/basic/500', '/basic/html', '/basic/charset', '/basic/cookie', '/basic/vary-star']) {
       for (let i = 0; i < 2; i++) expect((await request(`${url}${p}`)).headers['x-cache-status'], p).toBe('Bypass');
       expect(up.hits(p), p).toBe(2);
     }

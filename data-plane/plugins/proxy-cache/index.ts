@@ -36,9 +36,11 @@ function storeLog(err: unknown, msg: string): void {
   process.stderr.write(JSON.stringify({ level: 40, time: Date.now(), msg, err: e?.message ?? String(err), code: e?.code }) + '\n');
 }
 
-function setStatus(ctx: RequestContext, conf: ProxyCacheConfig, status: Status): void {
+/** X-Cache-Status (and X-Cache-Key once computed) on a proxied response. */
+function setStatus(ctx: RequestContext, conf: ProxyCacheConfig, status: Status, key?: string): void {
   ctx.cacheStatus = status;
   if (conf.response_headers['X-Cache-Status']) ctx.responseHeaders['X-Cache-Status'] = status;
+  if (key !== undefined && conf.response_headers['X-Cache-Key']) ctx.responseHeaders['X-Cache-Key'] = key;
 }
 
 function pending(ctx: RequestContext): Pending | undefined {
@@ -65,12 +67,15 @@ function stale(conf: ProxyCacheConfig, cc: Directives, e: CacheEntry, now: numbe
 }
 
 function hit(ctx: RequestContext, conf: ProxyCacheConfig, key: string, e: CacheEntry, now: number): PluginResponse {
+  // entry headers were filtered when stored: one copy plus Kong's diagnostic headers (a for-in
+  // copy: a spread followed by new keys measured ~15x slower, a dictionary-mode object)
   const headers: Record<string, string | string[]> = {};
-  for (const k in e.headers) if (!NOT_REPLAYED.has(k) && !k.includes('ratelimit-remaining')) headers[k] = e.headers[k];
+  const stored = e.headers;
+  for (const k in stored) headers[k] = stored[k];
   if (conf.response_headers.age) headers['age'] = String(Math.floor((now - e.timestamp) / 1000));
   ctx.cacheStatus = 'Hit';
-  if (conf.response_headers['X-Cache-Status']) headers['X-Cache-Status'] = 'Hit';
-  if (conf.response_headers['X-Cache-Key']) headers['X-Cache-Key'] = key;
+  if (conf.response_headers['X-Cache-Status']) headers['x-cache-status'] = 'Hit';
+  if (conf.response_headers['X-Cache-Key']) headers['x-cache-key'] = key;
   return { status: e.status, body: e.body, headers };
 }
 
@@ -79,13 +84,13 @@ function lookedUp(ctx: RequestContext, conf: ProxyCacheConfig, state: State, cc:
     // RFC 7234 5.2.1.7: the client only wants a cached answer
     if (conf.cache_control && cc['only-if-cached']) return { status: 504 };
     ctx.shared[SLOT] = { key, state } satisfies Pending;
-    setStatus(ctx, conf, 'Miss');
+    setStatus(ctx, conf, 'Miss', key);
     return undefined;
   }
   const now = Date.now();
   if (stale(conf, cc, e, now)) {
     ctx.shared[SLOT] = { key, state } satisfies Pending;
-    setStatus(ctx, conf, 'Refresh');
+    setStatus(ctx, conf, 'Refresh', key);
     return undefined;
   }
   return hit(ctx, conf, key, e, now);
@@ -132,7 +137,6 @@ export const proxyCache: PluginHandler<ProxyCacheConfig> = {
       return;
     }
     const key = buildCacheKey(ctx, state.key);
-    if (conf.response_headers['X-Cache-Key']) ctx.responseHeaders['X-Cache-Key'] = key;
     let found: CacheEntry | undefined | Promise<CacheEntry | undefined>;
     try {
       found = state.store.get(key);
@@ -144,7 +148,7 @@ export const proxyCache: PluginHandler<ProxyCacheConfig> = {
         (e) => lookedUp(ctx, conf, state, cc, key, e),
         () => {
           // the store cannot answer: proxy as if there were no cache (and do not try to store)
-          setStatus(ctx, conf, 'Bypass');
+          setStatus(ctx, conf, 'Bypass', key);
           return undefined;
         },
       );
@@ -166,12 +170,12 @@ export const proxyCache: PluginHandler<ProxyCacheConfig> = {
     const now = Date.now();
     const cc = responseDirectives(conf, res);
     if (res.body === undefined || tooLarge(state, res) || !cacheableResponse(state.rules, res.status, res.headers, cc, now)) {
-      setStatus(ctx, conf, 'Bypass');
+      setStatus(ctx, conf, 'Bypass', p.key);
       ctx.shared[SLOT] = undefined;
       return;
     }
     const headers: Record<string, string | string[]> = {};
-    for (const k in res.headers) if (!NOT_REPLAYED.has(k)) headers[k] = res.headers[k];
+    for (const k in res.headers) if (!NOT_REPLAYED.has(k) && !k.includes('ratelimit-remaining')) headers[k] = res.headers[k];
     const ttl = conf.cache_control ? resourceTtl(cc, res.headers, now) : conf.cache_ttl;
     const entry: CacheEntry = { status: res.status, headers, body: res.body, timestamp: now, ttl };
     if (entrySize(entry) > state.maxBody) return;

@@ -3,7 +3,7 @@
 // where the prefix is the route id alone without a consumer ("default" without a route), the query
 // part lists every argument sorted by name (or only vary_query_params, in their order) and the
 // header part only vary_headers. Repeated values are sorted and joined with ','.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Row } from '../../../shared/snapshot.js';
 import { parseQuery, type QueryValue } from '../request-transformer/query.js';
@@ -65,5 +65,5 @@ function headersKey(headers: IncomingHttpHeaders, rules: KeyRules): string {
 export function buildCacheKey(input: KeyInput, rules: KeyRules): string {
   const path = rules.ignoreUriCase ? input.path.toLowerCase() : input.path;
   const raw = `${prefixOf(input.consumer, input.route)}|${input.method}|${path}|${paramsKey(input.query, rules)}|${headersKey(input.req.headers, rules)}`;
-  return createHash('sha256').update(raw).digest('hex');
+  return hash('sha256', raw, 'hex'); // one-shot: cheaper than createHash per request
 }
