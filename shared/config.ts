@@ -48,6 +48,7 @@ export interface Config {
   keepalive_timeout: number;
   drain_grace_period: number;
   upstream_keepalive_pool_size: number;
+  proxy_access_log: 'off' | 'stdout';
 }
 
 export type SettingName = keyof Config;
@@ -142,6 +143,13 @@ export const SETTINGS: Record<SettingName, SettingSpec> = {
     doc: 'On SIGTERM a data plane reports not ready and keeps serving (with Connection: close) this many ms before closing its listeners, so the load balancer stops sending first.',
   },
   upstream_keepalive_pool_size: { type: 'number', default: 128, integer: true, min: 0, doc: 'Idle upstream connections kept per host.' },
+  proxy_access_log: {
+    type: 'enum',
+    default: 'off',
+    values: ['off', 'stdout'],
+    aliases: { '/dev/stdout': 'stdout', on: 'stdout' },
+    doc: 'Structured access log of a data plane: one JSON line per proxied request on stdout ("off" disables).',
+  },
 };
 
 export const ENV_PREFIX = 'SILVERBACK_';

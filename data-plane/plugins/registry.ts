@@ -4,6 +4,7 @@ import type { PluginHandler } from './types.js';
 import { awsLambda } from './aws-lambda/index.js';
 import { correlationId } from './correlation-id/index.js';
 import { cors } from './cors/index.js';
+import { fileLog } from './file-log/index.js';
 import { ipRestriction } from './ip-restriction/index.js';
 import { jwt } from './jwt/index.js';
 import { requestSizeLimiting } from './request-size-limiting/index.js';
@@ -15,6 +16,7 @@ export const handlers: Record<string, PluginHandler> = {
   'aws-lambda': awsLambda,
   'correlation-id': correlationId,
   cors,
+  'file-log': fileLog,
   'ip-restriction': ipRestriction,
   jwt,
   'request-size-limiting': requestSizeLimiting,

@@ -66,6 +66,12 @@ export interface ProxyOptions {
   log: ProxyLog;
   /** Plugin handlers by name (default: data-plane/plugins/registry.ts). */
   registry?: PluginRegistry;
+  /** Structured access log: one record per request, written after the response (null/absent: off). */
+  accessLog?: AccessLog | null;
+}
+
+export interface AccessLog {
+  info(obj: object, msg?: string): void;
 }
 
 export interface Proxy {
@@ -235,7 +241,11 @@ class ProxyRequest implements RequestContext {
   requestId: string;
   status?: number;
   upstreamStatus?: number;
-  latencies?: { kong: number; proxy: number; request: number };
+  latencies?: { kong: number; proxy: number; request: number; receive?: number };
+  requestSize?: number;
+  responseSize?: number;
+  source?: 'service' | 'exit' | 'error';
+  tries?: { ip: string; port: number; balancer_start: number; balancer_latency: number }[];
   // router input
   readonly headers: http.IncomingHttpHeaders;
   readonly sni: string | null;
@@ -274,6 +284,14 @@ class ProxyRequest implements RequestContext {
   limitedBody: LimitedBody | null = null;
   /** The client sent `Expect: 100-continue` and no 100 went out yet (see continueBody). */
   awaitingContinue = false;
+  // for the log phase: the response came from the upstream / the request failed (Kong's response source)
+  proxied = false;
+  failed = false;
+  /** Upstream attempts, the address of the last one, and the earlier ones (only kept when there was a retry). */
+  attempts = 0;
+  upstreamHost = '';
+  upstreamPort = 0;
+  earlierTries: { ip: string; port: number }[] | null = null;
 
   constructor(
     readonly proxy: ProxyImpl,
@@ -357,6 +375,7 @@ class ProxyRequest implements RequestContext {
       this.expectLength = rawResponseHeaders(rawHeaders, list);
       this.proxy.addProxiedHeaders(this, list);
       this.status = statusCode;
+      this.proxied = true;
       this.resume = resume;
       res.writeHead(statusCode, list);
       return true;
@@ -430,9 +449,17 @@ class ProxyRequest implements RequestContext {
         if (this.limitedBody !== null) this.limitedBody.destroy(CLIENT_GONE_ERROR);
         this.release();
       }
+      // bytes of this request and response on the connection (a client sends its next request only after this response)
+      const socket = this.req.socket as Socket & { sbRead?: number; sbWritten?: number };
+      const read = socket.bytesRead;
+      const written = socket.bytesWritten;
+      this.requestSize = read - (socket.sbRead ?? 0);
+      this.responseSize = written - (socket.sbWritten ?? 0);
+      socket.sbRead = read;
+      socket.sbWritten = written;
     }
     const plugins = this.plugins;
-    if (plugins !== null && plugins.length > 0) setImmediate(logPhase, this);
+    if ((plugins !== null && plugins.length > 0) || this.proxy.accessLog !== null) setImmediate(logPhase, this);
   }
 
   /** Invite the body (100 Continue) now that it is going to be read: after rewrite and access passed. */
@@ -460,8 +487,53 @@ function logPhase(ctx: ProxyRequest): void {
     request: now - ctx.startedAt,
     proxy: ctx.upstreamHeadersAt && up ? ctx.upstreamHeadersAt - up : -1,
     kong: up ? up - ctx.startedAt : now - ctx.startedAt,
+    receive: ctx.upstreamHeadersAt ? now - ctx.upstreamHeadersAt : 0,
   };
-  runLog(ctx, ctx.plugins as PluginInstance[], ctx.proxy.log);
+  ctx.source = ctx.proxied ? 'service' : ctx.failed ? 'error' : 'exit';
+  const plugins = ctx.plugins;
+  if (plugins !== null && plugins.length > 0) {
+    if (ctx.attempts > 0) {
+      const tries: { ip: string; port: number; balancer_start: number; balancer_latency: number }[] = [];
+      if (ctx.earlierTries !== null) for (const t of ctx.earlierTries) tries.push({ ip: t.ip, port: t.port, balancer_start: up, balancer_latency: 0 });
+      tries.push({ ip: ctx.upstreamHost, port: ctx.upstreamPort, balancer_start: up, balancer_latency: 0 });
+      ctx.tries = tries;
+    } else ctx.tries = [];
+    runLog(ctx, plugins, ctx.proxy.log);
+  }
+  const access = ctx.proxy.accessLog;
+  if (access !== null) {
+    try {
+      access.info(accessRecord(ctx));
+    } catch (err) {
+      ctx.proxy.log.error({ err }, 'access log failed');
+    }
+  }
+}
+
+/** One access-log record: flat, small, no headers (the log plugins carry those). */
+function accessRecord(ctx: ProxyRequest): object {
+  const l = ctx.latencies as { kong: number; proxy: number; request: number };
+  return {
+    request_id: ctx.requestId,
+    client_ip: ctx.clientIp,
+    method: ctx.method,
+    host: ctx.host,
+    uri: ctx.req.url,
+    status: ctx.status,
+    request_size: ctx.requestSize,
+    response_size: ctx.responseSize,
+    latency_request: l.request,
+    latency_kong: l.kong,
+    latency_proxy: l.proxy,
+    source: ctx.source,
+    route: ctx.route !== null ? ctx.route.id : null,
+    service: ctx.service !== null ? ctx.service.id : null,
+    consumer: ctx.consumer !== null ? ctx.consumer.id : null,
+    upstream: ctx.attempts > 0 ? `${ctx.upstreamHost}:${ctx.upstreamPort}` : null,
+    upstream_status: ctx.upstreamStatus ?? null,
+    tries: ctx.attempts,
+    user_agent: ctx.req.headers['user-agent'] ?? null,
+  };
 }
 
 function hasRequestBody(req: IncomingMessage): boolean {
@@ -514,6 +586,7 @@ class ProxyImpl implements Proxy {
   readonly registry: PluginRegistry;
   readonly log: ProxyLog;
   readonly debugHeader: boolean;
+  readonly accessLog: AccessLog | null;
   private sniTable: SniTable;
   private readonly keepAliveTimeout: number;
   private readonly sockets = new Set<Socket>();
@@ -525,6 +598,7 @@ class ProxyImpl implements Proxy {
     this.registry = opts.registry ?? defaultRegistry;
     this.clientIps = createClientIpResolver(c.trusted_ips ?? [], c.real_ip_header || 'X-Real-IP', !!c.real_ip_recursive);
     this.debugHeader = !!c.allow_debug_header;
+    this.accessLog = opts.accessLog ?? null;
     this.keepAliveTimeout = c.keepalive_timeout ?? 75_000;
     this.pools = new UpstreamPools();
     const empty = emptySnapshot();
@@ -795,6 +869,7 @@ class ProxyImpl implements Proxy {
     if (ctx.balancer !== null) {
       const peer = ctx.balancer.pick(ctx, ctx.tried as Set<string>);
       if (peer === null) {
+        ctx.failed = true;
         this.gatewayError(ctx, 503, MSG_NO_PEER);
         return;
       }
@@ -810,6 +885,10 @@ class ProxyImpl implements Proxy {
       port = service.port ?? defPort;
       hostHeader = port === defPort ? host : host + ':' + port;
     }
+    if (ctx.attempts > 0) (ctx.earlierTries ??= []).push({ ip: ctx.upstreamHost, port: ctx.upstreamPort });
+    ctx.attempts++;
+    ctx.upstreamHost = host;
+    ctx.upstreamPort = port;
     const route = ctx.route as Row;
     const list = ctx.headerList;
     if (list !== null) {
@@ -915,6 +994,7 @@ class ProxyImpl implements Proxy {
       this.dispatch(ctx);
       return;
     }
+    ctx.failed = true;
     if (isTimeout(code)) this.gatewayError(ctx, 504, MSG_TIMEOUT);
     else if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') this.gatewayError(ctx, 503, MSG_NAME_RESOLUTION);
     else this.gatewayError(ctx, 502, MSG_BAD_GATEWAY);
@@ -969,6 +1049,7 @@ class ProxyImpl implements Proxy {
         if (!streaming) list.push('content-length', String(up.body ? up.body.length : 0));
         this.addProxiedHeaders(ctx, list);
         ctx.status = up.status;
+        ctx.proxied = true;
         ctx.res.writeHead(up.status, list);
         if (streaming) {
           ctx.drainHooked = true;
@@ -1003,6 +1084,7 @@ class ProxyImpl implements Proxy {
 
   private internalError(ctx: ProxyRequest, err: unknown): void {
     this.log.error({ err, request_id: ctx.requestId }, 'request failed');
+    ctx.failed = true;
     if (ctx.res.headersSent) {
       ctx.res.destroy();
       return;

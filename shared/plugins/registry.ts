@@ -4,6 +4,7 @@ import type { PluginSchema } from './types.js';
 import { awsLambda } from './aws-lambda.js';
 import { correlationId } from './correlation-id.js';
 import { cors } from './cors.js';
+import { fileLog } from './file-log.js';
 import { ipRestriction } from './ip-restriction.js';
 import { jwt } from './jwt.js';
 import { requestSizeLimiting } from './request-size-limiting.js';
@@ -15,6 +16,7 @@ const schemas: PluginSchema[] = [
   awsLambda,
   correlationId,
   cors,
+  fileLog,
   ipRestriction,
   jwt,
   requestSizeLimiting,
