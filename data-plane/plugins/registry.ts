@@ -5,6 +5,7 @@ import { awsLambda } from './aws-lambda/index.js';
 import { correlationId } from './correlation-id/index.js';
 import { cors } from './cors/index.js';
 import { fileLog } from './file-log/index.js';
+import { httpLog } from './http-log/index.js';
 import { ipRestriction } from './ip-restriction/index.js';
 import { jwt } from './jwt/index.js';
 import { requestSizeLimiting } from './request-size-limiting/index.js';
@@ -17,6 +18,7 @@ export const handlers: Record<string, PluginHandler> = {
   'correlation-id': correlationId,
   cors,
   'file-log': fileLog,
+  'http-log': httpLog,
   'ip-restriction': ipRestriction,
   jwt,
   'request-size-limiting': requestSizeLimiting,

@@ -5,6 +5,7 @@ import { awsLambda } from './aws-lambda.js';
 import { correlationId } from './correlation-id.js';
 import { cors } from './cors.js';
 import { fileLog } from './file-log.js';
+import { httpLog } from './http-log.js';
 import { ipRestriction } from './ip-restriction.js';
 import { jwt } from './jwt.js';
 import { requestSizeLimiting } from './request-size-limiting.js';
@@ -17,6 +18,7 @@ const schemas: PluginSchema[] = [
   correlationId,
   cors,
   fileLog,
+  httpLog,
   ipRestriction,
   jwt,
   requestSizeLimiting,
