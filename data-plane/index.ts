@@ -31,7 +31,12 @@ export async function start(config: Config, log: Logger): Promise<{ stop(): Prom
   };
 
   const source: ConfigSource = await startConfigSource({ config, log, apply, current: () => current });
-  const metrics = createDataPlaneMetrics(() => ({ ...current, connected: source.connected() }));
+  const metrics = createDataPlaneMetrics(() => ({ ...current, connected: source.connected() }), {
+    nodeId: config.node_id ?? '',
+    version: VERSION,
+    connections: connections.stats,
+    runtime: () => proxy.runtime,
+  });
 
   const state = (): NodeState => ({
     configured,

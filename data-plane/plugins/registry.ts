@@ -8,6 +8,7 @@ import { fileLog } from './file-log/index.js';
 import { httpLog } from './http-log/index.js';
 import { ipRestriction } from './ip-restriction/index.js';
 import { jwt } from './jwt/index.js';
+import { prometheus } from './prometheus/index.js';
 import { requestSizeLimiting } from './request-size-limiting/index.js';
 import { requestTermination } from './request-termination/index.js';
 import { requestTransformer } from './request-transformer/index.js';
@@ -21,6 +22,7 @@ export const handlers: Record<string, PluginHandler> = {
   'http-log': httpLog,
   'ip-restriction': ipRestriction,
   jwt,
+  prometheus,
   'request-size-limiting': requestSizeLimiting,
   'request-termination': requestTermination,
   'request-transformer': requestTransformer,

@@ -8,6 +8,7 @@ import { fileLog } from './file-log.js';
 import { httpLog } from './http-log.js';
 import { ipRestriction } from './ip-restriction.js';
 import { jwt } from './jwt.js';
+import { prometheus } from './prometheus.js';
 import { requestSizeLimiting } from './request-size-limiting.js';
 import { requestTermination } from './request-termination.js';
 import { requestTransformer } from './request-transformer.js';
@@ -21,6 +22,7 @@ const schemas: PluginSchema[] = [
   httpLog,
   ipRestriction,
   jwt,
+  prometheus,
   requestSizeLimiting,
   requestTermination,
   requestTransformer,

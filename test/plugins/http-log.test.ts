@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startSilverback, waitFor, type SilverbackProcess } from '../helpers/processes.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { pluginRow, rejection } from './helpers.js';
+import { scrape, value } from '../helpers/metrics.js';
 
 interface Received {
   method: string;
@@ -210,5 +211,11 @@ describe('http-log never affects proxying', () => {
     expect(all.every((s) => s === 200)).toBe(true);
     await waitFor(() => node.logs().includes('http-log: dropping log entries (queue full)'), 10_000);
     expect(node.exited()).toBe(false);
+    // what was given up is counted, and the waiting entries stay bounded
+    const { families } = await scrape(`${node.statusUrl}/metrics`);
+    expect(value(families, 'silverback_log_entries_total', { plugin: 'http-log', outcome: 'dropped' })).toBeGreaterThanOrEqual(50);
+    expect(value(families, 'silverback_log_entries_total', { plugin: 'http-log', outcome: 'sent' })).toBeGreaterThanOrEqual(6); // ok 1, batch 4, flaky 1
+    expect(value(families, 'silverback_log_entries_total', { plugin: 'http-log', outcome: 'retried' })).toBeGreaterThanOrEqual(2);
+    expect(value(families, 'silverback_log_queue_entries', { plugin: 'http-log' })).toBeLessThanOrEqual(30 + 6); // slow: its 30, dead: 5 waiting + 1 in flight
   });
 });
