@@ -4,15 +4,9 @@
 // and only turned into samples here, at scrape time.
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Runtime } from '../runtime.js';
-import { requestStats, type Histogram } from '../plugins/prometheus/stats.js';
+import { requestStats } from '../plugins/prometheus/stats.js';
+import { family, histogramSamples, type Histogram, type Sample } from '../../shared/metrics.js';
 import { allDeliveryStats } from '../plugins/log-support.js';
-
-type Labels = Record<string, string | number>;
-interface Sample {
-  metricName?: string;
-  labels: Labels;
-  value: number;
-}
 
 export interface DataPlaneMetricsOptions {
   nodeId?: string;
@@ -21,29 +15,6 @@ export interface DataPlaneMetricsOptions {
   connections?: () => Record<string, number>;
   /** The runtime being served (upstream health, which plugins are configured). */
   runtime?: () => Runtime;
-}
-
-/** A metric family whose samples are computed when scraped. */
-function family(registry: Registry, name: string, help: string, type: 'counter' | 'gauge' | 'histogram', samples: () => Sample[]): void {
-  registry.registerMetric({
-    name,
-    help,
-    type,
-    aggregator: 'sum',
-    get: async () => ({ name, help, type, aggregator: 'sum', values: samples() }),
-    reset() {},
-  } as any);
-}
-
-function histogramSamples(name: string, labels: Labels, h: Histogram, out: Sample[]): void {
-  let cumulative = 0;
-  for (let i = 0; i < h.buckets.length; i++) {
-    cumulative += h.counts[i];
-    out.push({ metricName: `${name}_bucket`, labels: { ...labels, le: h.buckets[i] }, value: cumulative });
-  }
-  out.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: h.count });
-  out.push({ metricName: `${name}_sum`, labels, value: h.sum });
-  out.push({ metricName: `${name}_count`, labels, value: h.count });
 }
 
 const HEALTH_STATES: [string, string][] = [

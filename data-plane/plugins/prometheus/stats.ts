@@ -4,6 +4,7 @@
 // fixed arrays. Label strings are computed once per series, when a snapshot brings new rows.
 import type { Row } from '../../../shared/snapshot.js';
 import type { RequestContext } from '../types.js';
+import { Histogram } from '../../../shared/metrics.js';
 
 /** Kong's buckets (kong/plugins/prometheus/exporter.lua). */
 export const KONG_LATENCY_BUCKETS = [1, 2, 5, 7, 10, 15, 20, 30, 50, 75, 100, 200, 500, 750, 1000];
@@ -17,24 +18,6 @@ export interface PrometheusConfig {
   upstream_health_metrics: boolean;
   ai_metrics?: boolean;
   wasm_metrics?: boolean;
-}
-
-export class Histogram {
-  /** counts[i]: observations ≤ buckets[i] (not cumulative; the last slot is +Inf only). */
-  readonly counts: Float64Array;
-  sum = 0;
-  count = 0;
-  constructor(readonly buckets: readonly number[]) {
-    this.counts = new Float64Array(buckets.length + 1);
-  }
-  observe(v: number): void {
-    const b = this.buckets;
-    let i = 0;
-    while (i < b.length && v > b[i]) i++;
-    this.counts[i]++;
-    this.sum += v;
-    this.count++;
-  }
 }
 
 export type CacheCounts = { hit: number; miss: number; bypass: number; refresh: number };
