@@ -11,6 +11,8 @@ import { freePort, startSilverback, waitFor, type SilverbackProcess } from '../h
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { pluginRow, rejection } from './helpers.js';
 import { scrape, value } from '../helpers/metrics.js';
+import { LogQueue, type QueueConfig } from '../../data-plane/plugins/http-log/queue.js';
+import { deliveryStats } from '../../data-plane/plugins/log-support.js';
 
 interface Received {
   method: string;
@@ -217,5 +219,78 @@ describe('http-log never affects proxying', () => {
     expect(value(families, 'silverback_log_entries_total', { plugin: 'http-log', outcome: 'sent' })).toBeGreaterThanOrEqual(6); // ok 1, batch 4, flaky 1
     expect(value(families, 'silverback_log_entries_total', { plugin: 'http-log', outcome: 'retried' })).toBeGreaterThanOrEqual(2);
     expect(value(families, 'silverback_log_queue_entries', { plugin: 'http-log' })).toBeLessThanOrEqual(30 + 6); // slow: its 30, dead: 5 waiting + 1 in flight
+  });
+});
+
+describe('http-log queue bounds (the real queue, a recording sender)', () => {
+  const conf = (q: Partial<QueueConfig>): QueueConfig => ({
+    max_batch_size: 10,
+    max_coalescing_delay: 0.05,
+    max_entries: 10000,
+    max_bytes: null,
+    max_retry_time: 60,
+    initial_retry_delay: 0.01,
+    max_retry_delay: 60,
+    concurrency_limit: 1,
+    ...q,
+  });
+  const recorder = () => {
+    const batches: string[][] = [];
+    return { batches, send: async (b: string[]) => void batches.push(b) };
+  };
+  const stats = deliveryStats('queue-test');
+
+  it('max_entries: the oldest entries are dropped and counted', async () => {
+    const r = recorder();
+    const q = new LogQueue('t1', conf({ max_entries: 3 }), r.send, 'queue-test');
+    const dropped = stats.dropped;
+    for (const e of ['a', 'b', 'c', 'd', 'e']) q.add(e);
+    expect(q.length).toBe(3);
+    await waitFor(() => r.batches.length === 1, 5_000);
+    expect(r.batches).toEqual([['c', 'd', 'e']]);
+    expect(stats.dropped - dropped).toBe(2);
+  });
+
+  it('max_bytes: the oldest entries make room, an entry larger than the bound is dropped', async () => {
+    const r = recorder();
+    const q = new LogQueue('t2', conf({ max_bytes: 5 }), r.send, 'queue-test');
+    const dropped = stats.dropped;
+    for (const e of ['aa', 'bb', 'cc', 'too-long']) q.add(e);
+    await waitFor(() => r.batches.length === 1, 5_000);
+    expect(r.batches).toEqual([['bb', 'cc']]);
+    expect(stats.dropped - dropped).toBe(2);
+  });
+
+  it('retries with exponential backoff, gives up after max_retry_time', async () => {
+    const at: number[] = [];
+    const q = new LogQueue('t3', conf({ max_retry_time: 0.5, initial_retry_delay: 0.05, max_retry_delay: 10 }), async () => {
+      at.push(Date.now());
+      throw new Error('down');
+    }, 'queue-test');
+    const dropped = stats.dropped;
+    q.add('x');
+    await waitFor(() => stats.dropped - dropped === 1, 5_000);
+    // attempts at ~0, 50, 150, 350 ms (the next, at 750, would pass max_retry_time): the gaps double
+    expect(at.length).toBeGreaterThanOrEqual(3);
+    expect(at.length).toBeLessThanOrEqual(4);
+    const gaps = at.slice(1).map((t, i) => t - at[i]);
+    expect(gaps[0]).toBeGreaterThanOrEqual(45);
+    expect(gaps[1]).toBeGreaterThanOrEqual(95);
+    expect(at[at.length - 1] - at[0]).toBeLessThan(500);
+  });
+
+  it('concurrency_limit -1 sends every entry at once, without waiting for the previous', async () => {
+    let open = 0;
+    let most = 0;
+    const q = new LogQueue('t4', conf({ concurrency_limit: -1 }), async () => {
+      open++;
+      most = Math.max(most, open);
+      await new Promise((r) => setTimeout(r, 100));
+      open--;
+    }, 'queue-test');
+    const sent = stats.sent;
+    for (let i = 0; i < 3; i++) q.add(String(i));
+    await waitFor(() => stats.sent - sent === 3, 5_000);
+    expect(most).toBe(3);
   });
 });
