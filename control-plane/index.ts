@@ -10,6 +10,8 @@ import { createDao } from './store/dao.js';
 import { startAdminApi } from './admin/server.js';
 import { adminTokenGuard, assertAdminExposure } from './admin/tokens.js';
 import { startSyncServer, clusteringRoutes } from './sync/index.js';
+import { createControlPlaneMetrics } from './metrics.js';
+import { SILVERBACK_VERSION } from '../shared/version.js';
 
 export async function start(given: Config, log: Logger): Promise<{ stop(): Promise<void> }> {
   const config = effectiveClusterConfig(given);
@@ -48,7 +50,7 @@ export async function start(given: Config, log: Logger): Promise<{ stop(): Promi
         log: log.child({ component: 'admin' }),
         role: config.role,
         listen: adminListen,
-        extraRoutes: clusteringRoutes(sync),
+        extraRoutes: [...clusteringRoutes(sync), createControlPlaneMetrics({ sync, nodeId: config.node_id ?? '', version: SILVERBACK_VERSION }).route],
         preHandler,
       });
       stops.push(() => admin.close());

@@ -10,9 +10,14 @@ import { startStatusServer, type NodeState } from './status/server.js';
 import { createDataPlaneMetrics } from './status/metrics.js';
 import { startConfigSource, type ConfigSource } from './config-source.js';
 import { trackConnections } from './status/connections.js';
+import { createAccessLog } from './status/access-log.js';
+import { setPluginLog } from './plugins/log-support.js';
+import { closeAppenders } from './plugins/file-log/appender.js';
 
 export async function start(config: Config, log: Logger): Promise<{ stop(): Promise<void> }> {
-  const proxy = createProxy({ config, log: log.child({ component: 'proxy' }) });
+  setPluginLog(log.child({ component: 'plugins' }));
+  const accessLog = config.proxy_access_log === 'stdout' ? createAccessLog() : null;
+  const proxy = createProxy({ config, log: log.child({ component: 'proxy' }), accessLog });
   const connections = trackConnections();
   let configured = false;
   let draining = false;
@@ -26,7 +31,12 @@ export async function start(config: Config, log: Logger): Promise<{ stop(): Prom
   };
 
   const source: ConfigSource = await startConfigSource({ config, log, apply, current: () => current });
-  const metrics = createDataPlaneMetrics(() => ({ ...current, connected: source.connected() }));
+  const metrics = createDataPlaneMetrics(() => ({ ...current, connected: source.connected() }), {
+    nodeId: config.node_id ?? '',
+    version: VERSION,
+    connections: connections.stats,
+    runtime: () => proxy.runtime,
+  });
 
   const state = (): NodeState => ({
     configured,
@@ -62,6 +72,8 @@ export async function start(config: Config, log: Logger): Promise<{ stop(): Prom
       if (config.drain_grace_period > 0) await new Promise((r) => setTimeout(r, config.drain_grace_period));
       await proxy.close(config.drain_timeout);
       await source.close();
+      await closeAppenders();
+      accessLog?.flush();
       await status?.close();
     },
   };

@@ -49,6 +49,7 @@ export interface Config {
   drain_grace_period: number;
   drain_timeout: number;
   upstream_keepalive_pool_size: number;
+  proxy_access_log: 'off' | 'stdout';
 }
 
 export type SettingName = keyof Config;
@@ -150,6 +151,13 @@ export const SETTINGS: Record<SettingName, SettingSpec> = {
     doc: 'On SIGTERM, how long requests in flight may take to finish once the listeners are closed; the rest are cut.',
   },
   upstream_keepalive_pool_size: { type: 'number', default: 128, integer: true, min: 0, doc: 'Idle upstream connections kept per host.' },
+  proxy_access_log: {
+    type: 'enum',
+    default: 'off',
+    values: ['off', 'stdout'],
+    aliases: { '/dev/stdout': 'stdout', on: 'stdout' },
+    doc: 'Structured access log of a data plane: one JSON line per proxied request on stdout ("off" disables).',
+  },
 };
 
 export const ENV_PREFIX = 'SILVERBACK_';

@@ -29,6 +29,8 @@ export interface AdminRequest {
 export interface Reply {
   status: number;
   body?: unknown;
+  /** A non-JSON body sent as is (give its Content-Type in headers), e.g. /metrics. */
+  text?: string;
   headers?: Record<string, string>;
 }
 

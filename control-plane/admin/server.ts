@@ -17,6 +17,7 @@ import { checkArgCount } from './paging.js';
 import { Router, type AdminRequest, type AdminRoute, type Reply } from './router.js';
 import { createSchemaRoutes } from './schemas.js';
 import { storageError } from './storage-errors.js';
+import { adminRequestStats } from './request-stats.js';
 
 export type { AdminRequest, AdminRoute, Reply } from './router.js';
 
@@ -91,7 +92,15 @@ export async function startAdminApi(opts: AdminApiOptions): Promise<AdminApi> {
 
   function send(res: ServerResponse, reply: Reply, head: boolean, cors?: Record<string, string>): void {
     if (res.headersSent || res.destroyed) return;
+    adminRequestStats.record(res.req?.method ?? 'GET', reply.status);
     const headers: Record<string, string | number> = { Server: serverHeader, ...cors, ...reply.headers };
+    if (reply.text !== undefined) {
+      const text = Buffer.from(reply.text);
+      headers['Content-Length'] = text.length;
+      res.writeHead(reply.status, headers);
+      res.end(head ? undefined : text);
+      return;
+    }
     if (reply.status === 204 || reply.status === 304 || reply.body === undefined) {
       if (reply.status !== 204 && reply.status !== 304) headers['Content-Length'] = 0;
       res.writeHead(reply.status, headers);

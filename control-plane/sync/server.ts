@@ -24,6 +24,7 @@ import { REMOVED_FIELDS, type RemovedFieldsTable } from './removed-fields.js';
 import { serverSecurity } from './credentials.js';
 import { DataPlaneRegistry, type DataPlaneFields, type DataPlaneInfo, type RegistryOptions } from './registry.js';
 import { SILVERBACK_VERSION } from '../../shared/version.js';
+import { syncStats } from './sync-stats.js';
 
 export interface SyncServerOptions {
   dao: Dao;
@@ -108,6 +109,8 @@ export async function startSyncServer(opts: SyncServerOptions): Promise<SyncServ
     status: SyncStatus = 'unknown';
     /** What this data plane has been sent (it can take deltas onto it). */
     sent: { version: number; hash: string } | null = null;
+    /** When the last version in `sent` was pushed (for the sync latency metric), 0 when not waiting. */
+    sentAt = 0;
     /** The downgraded config this (older) data plane gets, else null: the normal one. */
     downgrade: DowngradedConfig | null = null;
     private queue: Promise<void> = Promise.resolve();
@@ -134,9 +137,14 @@ export async function startSyncServer(opts: SyncServerOptions): Promise<SyncServ
       if (m.hello) return this.onHello(m.hello);
       if (!this.hello) return this.fail(grpc.status.FAILED_PRECONDITION, 'the first message must be a hello');
       if (m.applied) {
+        if (this.sentAt !== 0 && this.sent !== null && m.applied.version === this.sent.version) {
+          syncStats.applyLatency.observe(Date.now() - this.sentAt);
+          this.sentAt = 0;
+        }
         this.record({ config_hash: m.applied.hash, config_version: m.applied.version, last_error: null });
         log.debug({ data_plane_id: this.id, version: m.applied.version }, 'sync: data plane applied config');
       } else if (m.apply_error) {
+        syncStats.applyErrors++;
         this.record({ last_error: m.apply_error.message });
         log.warn({ data_plane_id: this.id, version: m.apply_error.version, error: m.apply_error.message }, 'sync: data plane could not apply config');
       } else if (m.heartbeat) {
@@ -217,11 +225,15 @@ export async function startSyncServer(opts: SyncServerOptions): Promise<SyncServ
           });
           const last = deltas[deltas.length - 1]!;
           this.sent = { version: last.to, hash: last.hash };
+          this.sentAt = Date.now();
+          syncStats.pushes.delta += deltas.length;
         } else {
           const snap = await source.snapshotPayload();
           if (this.ended) return;
           this.write({ snapshot: { version: snap.version, hash: snap.hash, payload: snap.payload, compressed: true } });
           this.sent = { version: snap.version, hash: snap.hash };
+          this.sentAt = Date.now();
+          syncStats.pushes.snapshot++;
         }
         // the config may have moved on while a payload was awaited: loop to send the rest
         if (this.sent.version === source.version && this.sent.hash === source.hash) return;

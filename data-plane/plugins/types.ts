@@ -50,7 +50,14 @@ export interface RequestContext {
   /** Set by the proxy for the log phase. */
   status?: number;
   upstreamStatus?: number;
-  latencies?: { kong: number; proxy: number; request: number };
+  latencies?: { kong: number; proxy: number; request: number; receive?: number };
+  /** Set by the proxy for the log phase: bytes read from and written to the client for this request (headers included). */
+  requestSize?: number;
+  responseSize?: number;
+  /** Set by the proxy for the log phase: who produced the response (Kong's kong.response.get_source()). */
+  source?: 'service' | 'exit' | 'error';
+  /** Set by the proxy for the log phase: the upstream addresses tried, in order (Kong's balancer tries). */
+  tries?: { ip: string; port: number; balancer_start: number; balancer_latency: number }[];
 }
 
 /** What a phase may return to answer the request itself (auth failure, cache hit, Lambda). */

@@ -2,6 +2,7 @@
 // closures on the hot path, also the undici dispatch handler of its upstream call (phase 6 streams
 // through its onHeaders/onData/onComplete).
 import http, { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Row } from '../../shared/snapshot.js';
 import type { Runtime } from '../runtime.js';
@@ -24,6 +25,7 @@ export interface ProxyHost {
   readonly pools: UpstreamPools;
   readonly log: { error(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void; debug(obj: unknown, msg?: string): void; info(obj: unknown, msg?: string): void };
   readonly debugHeader: boolean;
+  readonly accessLog: { info(obj: object, msg?: string): void } | null;
 }
 
 /** ServerResponse that knows its request context (no per-request closures for listeners). */
@@ -68,7 +70,11 @@ export class ProxyRequest implements RequestContext {
   requestId: string;
   status?: number;
   upstreamStatus?: number;
-  latencies?: { kong: number; proxy: number; request: number };
+  latencies?: { kong: number; proxy: number; request: number; receive?: number };
+  requestSize?: number;
+  responseSize?: number;
+  source?: 'service' | 'exit' | 'error';
+  tries?: { ip: string; port: number; balancer_start: number; balancer_latency: number }[];
   // router input
   readonly headers: http.IncomingHttpHeaders;
   readonly sni: string | null;
@@ -109,6 +115,14 @@ export class ProxyRequest implements RequestContext {
   awaitingContinue = false;
   /** A response-phase plugin failed: the 500 that follows does not run response plugins again. */
   skipResponsePhase = false;
+  // for the log phase: the response came from the upstream / the request failed (Kong's response source)
+  proxied = false;
+  failed = false;
+  /** Upstream attempts, the address of the last one, and the earlier ones (only kept when there was a retry). */
+  attempts = 0;
+  upstreamHost = '';
+  upstreamPort = 0;
+  earlierTries: { ip: string; port: number }[] | null = null;
 
   constructor(
     readonly proxy: ProxyHost,
@@ -201,6 +215,7 @@ export class ProxyRequest implements RequestContext {
       this.expectLength = rawResponseHeaders(rawHeaders, list);
       addProxiedHeaders(this, list);
       this.status = statusCode;
+      this.proxied = true;
       this.resume = resume;
       res.writeHead(statusCode, list);
       return true;
@@ -274,9 +289,17 @@ export class ProxyRequest implements RequestContext {
         if (this.limitedBody !== null) this.limitedBody.destroy(CLIENT_GONE_ERROR);
         this.release();
       }
+      // bytes of this request and response on the connection (a client sends its next request only after this response)
+      const socket = this.req.socket as Socket & { sbRead?: number; sbWritten?: number };
+      const read = socket.bytesRead;
+      const written = socket.bytesWritten;
+      this.requestSize = read - (socket.sbRead ?? 0);
+      this.responseSize = written - (socket.sbWritten ?? 0);
+      socket.sbRead = read;
+      socket.sbWritten = written;
     }
     const plugins = this.plugins;
-    if (plugins !== null && plugins.length > 0) setImmediate(logPhase, this);
+    if ((plugins !== null && plugins.length > 0) || this.proxy.accessLog !== null) setImmediate(logPhase, this);
   }
 
   /** Invite the body (100 Continue) now that it is going to be read: after rewrite and access passed. */

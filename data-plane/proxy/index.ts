@@ -41,6 +41,12 @@ export interface ProxyOptions {
   log: ProxyLog;
   /** Plugin handlers by name (default: data-plane/plugins/registry.ts). */
   registry?: PluginRegistry;
+  /** Structured access log: one record per request, written after the response (null/absent: off). */
+  accessLog?: AccessLog | null;
+}
+
+export interface AccessLog {
+  info(obj: object, msg?: string): void;
 }
 
 export interface Proxy {
@@ -66,6 +72,7 @@ class ProxyImpl implements Proxy, ProxyHost {
   readonly registry: PluginRegistry;
   readonly log: ProxyLog;
   readonly debugHeader: boolean;
+  readonly accessLog: AccessLog | null;
   private sniTable: SniTable;
   private readonly keepAliveTimeout: number;
   private readonly sockets = new Set<Socket>();
@@ -77,6 +84,7 @@ class ProxyImpl implements Proxy, ProxyHost {
     this.registry = opts.registry ?? defaultRegistry;
     this.clientIps = createClientIpResolver(c.trusted_ips ?? [], c.real_ip_header || 'X-Real-IP', !!c.real_ip_recursive);
     this.debugHeader = !!c.allow_debug_header;
+    this.accessLog = opts.accessLog ?? null;
     this.keepAliveTimeout = c.keepalive_timeout ?? 75_000;
     this.pools = new UpstreamPools();
     const empty = emptySnapshot();

@@ -80,6 +80,7 @@ export function respondWithPlugins(ctx: ProxyRequest, up: UpstreamResponse, stre
       if (!streaming) list.push('content-length', String(up.body ? up.body.length : 0));
       addProxiedHeaders(ctx, list);
       ctx.status = up.status;
+      ctx.proxied = true;
       ctx.res.writeHead(up.status, list);
       if (streaming) {
         ctx.drainHooked = true;
@@ -120,6 +121,7 @@ export function gatewayError(ctx: ProxyRequest, status: number, message: string)
  * log_by_lua runs whatever failed before it).
  */
 export function internalError(ctx: ProxyRequest, err: unknown): void {
+  ctx.failed = true;
   if (err instanceof PluginFailure) logFailure(ctx.proxy.log, ctx, err);
   else ctx.proxy.log.error({ err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err), request_id: ctx.requestId }, 'request failed');
   if (ctx.res.headersSent) {

@@ -108,6 +108,7 @@ export function dispatch(ctx: ProxyRequest): void {
   if (ctx.balancer !== null) {
     const peer = ctx.balancer.pick(ctx, ctx.tried as Set<string>);
     if (peer === null) {
+      ctx.failed = true;
       gatewayError(ctx, 503, MSG_NO_PEER);
       return;
     }
@@ -123,6 +124,10 @@ export function dispatch(ctx: ProxyRequest): void {
     port = service.port ?? defPort;
     hostHeader = port === defPort ? host : host + ':' + port;
   }
+  if (ctx.attempts > 0) (ctx.earlierTries ??= []).push({ ip: ctx.upstreamHost, port: ctx.upstreamPort });
+  ctx.attempts++;
+  ctx.upstreamHost = host;
+  ctx.upstreamPort = port;
   const route = ctx.route as Row;
   const list = ctx.headerList;
   if (list !== null) {
@@ -192,6 +197,7 @@ export function upstreamFailed(ctx: ProxyRequest, err: Error & { code?: string }
     dispatch(ctx);
     return;
   }
+  ctx.failed = true;
   if (isTimeout(code)) gatewayError(ctx, 504, MSG_TIMEOUT);
   else if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') gatewayError(ctx, 503, MSG_NAME_RESOLUTION);
   else gatewayError(ctx, 502, MSG_BAD_GATEWAY);

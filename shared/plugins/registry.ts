@@ -6,11 +6,14 @@ import { awsLambda } from './aws-lambda.js';
 import { basicAuth } from './basic-auth.js';
 import { correlationId } from './correlation-id.js';
 import { cors } from './cors.js';
+import { fileLog } from './file-log.js';
+import { httpLog } from './http-log.js';
 import { ipRestriction } from './ip-restriction.js';
 import { jwt } from './jwt.js';
 import { keyAuth } from './key-auth.js';
 import { proxyCache } from './proxy-cache.js';
 import { rateLimiting } from './rate-limiting.js';
+import { prometheus } from './prometheus.js';
 import { requestSizeLimiting } from './request-size-limiting.js';
 import { requestTermination } from './request-termination.js';
 import { requestTransformer } from './request-transformer.js';
@@ -22,11 +25,14 @@ const schemas: PluginSchema[] = [
   basicAuth,
   correlationId,
   cors,
+  fileLog,
+  httpLog,
   ipRestriction,
   jwt,
   keyAuth,
   proxyCache,
   rateLimiting,
+  prometheus,
   requestSizeLimiting,
   requestTermination,
   requestTransformer,
