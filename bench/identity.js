@@ -129,6 +129,10 @@ try {
     const perCpu = median(rows[n].map((x) => x.perCpu));
     console.log(`| ${n} | ${median(rps).toFixed(0)} | ${Math.min(...rps).toFixed(0)}–${Math.max(...rps).toFixed(0)} | ${median(ratios).toFixed(2)}× | ${perCpu.toFixed(0)} | ${(perCpu / plainCpu).toFixed(2)}× | ${median(rows[n].map((x) => x.p99ms)).toFixed(2)} | ${rows[n].reduce((s, x) => s + x.non2xx, 0)} |`);
   }
+} catch (err) {
+  console.error(err);
+  process.exitCode = 1;
 } finally {
   for (const p of children) p.kill('SIGTERM');
+  process.exit(); // the JWKS server of this process would keep it alive
 }

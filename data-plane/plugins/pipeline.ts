@@ -108,30 +108,49 @@ export async function runRewrite(ctx: RequestContext, globals: PluginInstance[],
 /**
  * Access phase: resolves each plugin's config with the consumer known at that point (so plugins
  * after an auth plugin see consumer-scoped configs) and records the resolved instances in `out`
- * for the response and log phases. Returns a response when a plugin answered.
+ * for the response and log phases. Gives a response when a plugin answered. Synchronous while the
+ * handlers are (the common case: no promise, no microtask per request); a promise from the first
+ * handler that returns one.
  *
  * A plugin that throws is Kong's delayed response: the remaining access handlers are skipped, the
  * client gets 500 `{"message":"An unexpected error occurred"}`, and every plugin of the chain still
  * runs its response and log phases (the caller resolves the rest).
  */
-export async function runAccess(ctx: RequestContext, chain: PluginChain, out: PluginInstance[], log?: LogSink): Promise<PluginResponse | undefined> {
-  for (const entry of chain.entries) {
-    const inst = entry.resolve(ctx.consumer ? (ctx.consumer.id as string) : null);
+export function runAccess(
+  ctx: RequestContext,
+  chain: PluginChain,
+  out: PluginInstance[],
+  log?: LogSink,
+  from = 0,
+): PluginResponse | undefined | Promise<PluginResponse | undefined> {
+  const entries = chain.entries;
+  for (let i = from; i < entries.length; i++) {
+    const inst = entries[i].resolve(ctx.consumer ? (ctx.consumer.id as string) : null);
     if (inst === undefined || !applies(inst, ctx)) continue;
     out.push(inst);
     const fn = inst.handler.access;
     if (fn === undefined) continue;
-    let r: PhaseResult;
+    let v: PhaseResult | Promise<PhaseResult>;
     try {
-      const v = fn.call(inst.handler, ctx, inst.config, inst.state);
-      r = isThenable(v) ? await v : v;
+      v = fn.call(inst.handler, ctx, inst.config, inst.state);
     } catch (err) {
-      if (log) logFailure(log, ctx, new PluginFailure(inst.name, 'access', err));
-      return { status: 500, body: { message: MSG_UNEXPECTED } };
+      return accessFailed(ctx, inst, err, log);
     }
-    if (r) return r;
+    if (isThenable(v)) {
+      const next = i + 1;
+      return Promise.resolve(v).then(
+        (r) => (r ? r : runAccess(ctx, chain, out, log, next)),
+        (err) => accessFailed(ctx, inst, err, log),
+      );
+    }
+    if (v) return v;
   }
   return undefined;
+}
+
+function accessFailed(ctx: RequestContext, inst: PluginInstance, err: unknown, log?: LogSink): PluginResponse {
+  if (log) logFailure(log, ctx, new PluginFailure(inst.name, 'access', err));
+  return { status: 500, body: { message: MSG_UNEXPECTED } };
 }
 
 /** The resolved instances without running access (a plugin answered before all were reached). */
@@ -165,18 +184,40 @@ export function hasResponsePhase(plugins: PluginInstance[]): boolean {
 
 /**
  * Response phase (Kong's header_filter/body_filter): plugins edit status, headers and, if asked, body.
- * A plugin that throws stops the phase with a PluginFailure (the caller answers 500; logs still run).
+ * Synchronous (undefined) while the handlers are; a promise from the first one that returns one.
+ * A plugin that throws stops the phase with a PluginFailure (thrown, or the promise rejects with it;
+ * the caller answers 500; logs still run).
  */
-export async function runResponse(ctx: RequestContext, res: UpstreamResponse, plugins: PluginInstance[]): Promise<void> {
-  for (const inst of plugins) {
+export function runResponse(ctx: RequestContext, res: UpstreamResponse, plugins: PluginInstance[], from = 0): Promise<void> | undefined {
+  for (let i = from; i < plugins.length; i++) {
+    const inst = plugins[i];
     const fn = inst.handler.response;
     if (fn === undefined) continue;
+    let r: unknown;
     try {
-      const r = fn.call(inst.handler, ctx, res, inst.config, inst.state);
-      if (isThenable(r)) await r;
+      r = fn.call(inst.handler, ctx, res, inst.config, inst.state);
     } catch (err) {
       throw new PluginFailure(inst.name, 'response', err);
     }
+    if (isThenable(r)) {
+      const next = i + 1;
+      return Promise.resolve(r).then(
+        () => runResponse(ctx, res, plugins, next),
+        (err) => {
+          throw new PluginFailure(inst.name, 'response', err);
+        },
+      );
+    }
+  }
+  return undefined;
+}
+
+/** runResponse as a promise-or-undefined that never throws synchronously (a sync throw becomes a rejection). */
+export function responsePhase(ctx: RequestContext, res: UpstreamResponse, plugins: PluginInstance[]): Promise<void> | undefined {
+  try {
+    return runResponse(ctx, res, plugins);
+  } catch (err) {
+    return Promise.reject(err);
   }
 }
 

@@ -228,8 +228,8 @@ export class ProxyRequest implements RequestContext {
       this.chunks = [];
       return true;
     }
-    respondWithPlugins(this, up, true);
-    return false;
+    // synchronous plugins: the response went out, the body streams on; else undici waits for them
+    return respondWithPlugins(this, up, true);
   }
 
   onData(chunk: Buffer): boolean {

@@ -18,6 +18,7 @@ import {
   type PluginChain,
   type PluginInstance,
 } from '../plugins/pipeline.js';
+import type { PluginResponse } from '../plugins/types.js';
 import { forwardableHeaders } from './headers.js';
 import { onResponseClose, type ProxyRequest } from './context.js';
 import { hasRequestBody, readBody } from './request-body.js';
@@ -69,27 +70,55 @@ function route(ctx: ProxyRequest): void {
     toUpstream(ctx);
     return;
   }
-  access(ctx, chain).catch((err) => internalError(ctx, err));
+  access(ctx, chain);
 }
 
-async function access(ctx: ProxyRequest, chain: PluginChain): Promise<void> {
+function access(ctx: ProxyRequest, chain: PluginChain): void {
   ctx.upstreamHeaders = forwardableHeaders(ctx.req.headers);
   const pre: PluginInstance[] = [];
   resolveRest(ctx, chain, pre);
   if (wantsRequestBody(ctx, pre) && hasRequestBody(ctx.req)) {
     ctx.continueBody();
-    ctx.upstreamBody = await readBody(ctx.req);
-  }
-  const out: PluginInstance[] = [];
-  ctx.plugins = out;
-  const r = await runAccess(ctx, chain, out, ctx.proxy.log);
-  if (ctx.done) return;
-  if (r) {
-    resolveRest(ctx, chain, out);
-    await pluginExit(ctx, r);
+    readBody(ctx.req).then(
+      (body) => {
+        ctx.upstreamBody = body;
+        accessPhase(ctx, chain);
+      },
+      (err) => internalError(ctx, err),
+    );
     return;
   }
-  ctx.responsePlugins = hasResponsePhase(out);
-  ctx.mayBufferResponse = ctx.responsePlugins && wantsResponseBody(ctx, out);
-  toUpstream(ctx);
+  accessPhase(ctx, chain);
+}
+
+/** The route's access handlers: synchronous ones run in this turn, a promise only when a plugin returns one. */
+function accessPhase(ctx: ProxyRequest, chain: PluginChain): void {
+  const out: PluginInstance[] = [];
+  ctx.plugins = out;
+  let r: ReturnType<typeof runAccess>;
+  try {
+    r = runAccess(ctx, chain, out, ctx.proxy.log);
+  } catch (err) {
+    internalError(ctx, err);
+    return;
+  }
+  if (r instanceof Promise) r.then((v) => afterAccess(ctx, chain, out, v), (err) => internalError(ctx, err));
+  else afterAccess(ctx, chain, out, r);
+}
+
+function afterAccess(ctx: ProxyRequest, chain: PluginChain, out: PluginInstance[], r: PluginResponse | undefined): void {
+  if (ctx.done) return;
+  try {
+    if (r) {
+      resolveRest(ctx, chain, out);
+      const exit = pluginExit(ctx, r);
+      if (exit !== undefined) exit.catch((err) => internalError(ctx, err));
+      return;
+    }
+    ctx.responsePlugins = hasResponsePhase(out);
+    ctx.mayBufferResponse = ctx.responsePlugins && wantsResponseBody(ctx, out);
+    toUpstream(ctx);
+  } catch (err) {
+    internalError(ctx, err);
+  }
 }
