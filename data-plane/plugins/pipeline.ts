@@ -45,8 +45,11 @@ export class PluginEntry {
 /** The plugins of one (route, service) pair, priority descending. */
 export class PluginChain {
   readonly empty: boolean;
+  /** Some plugin of the chain can ask for the request body (else access skips that question). */
+  readonly mayWantRequestBody: boolean;
   constructor(readonly entries: PluginEntry[]) {
     this.empty = entries.length === 0;
+    this.mayWantRequestBody = entries.some((e) => e.handler.bufferRequest !== undefined);
   }
 }
 
@@ -155,12 +158,17 @@ function accessFailed(ctx: RequestContext, inst: PluginInstance, err: unknown, l
 
 /** The resolved instances without running access (a plugin answered before all were reached). */
 export function resolveRest(ctx: RequestContext, chain: PluginChain, out: PluginInstance[]): void {
-  const seen = new Set(out.map((i) => i.name));
+  const known = out.length;
   for (const entry of chain.entries) {
-    if (seen.has(entry.name)) continue;
+    if (known > 0 && resolvedAlready(out, known, entry.name)) continue;
     const inst = entry.resolve(ctx.consumer ? (ctx.consumer.id as string) : null);
     if (inst !== undefined && applies(inst, ctx)) out.push(inst);
   }
+}
+
+function resolvedAlready(out: PluginInstance[], known: number, name: string): boolean {
+  for (let i = 0; i < known; i++) if (out[i].name === name) return true;
+  return false;
 }
 
 export function wantsRequestBody(ctx: RequestContext, plugins: PluginInstance[]): boolean {
@@ -174,6 +182,11 @@ export function wantsRequestBody(ctx: RequestContext, plugins: PluginInstance[])
  */
 export function wantsResponseBody(ctx: RequestContext, plugins: PluginInstance[], res?: UpstreamResponse): boolean {
   for (const inst of plugins) if (inst.handler.bufferResponse?.(inst.config, ctx, res)) return true;
+  return false;
+}
+
+export function hasLogPhase(plugins: PluginInstance[]): boolean {
+  for (const inst of plugins) if (inst.handler.log !== undefined) return true;
   return false;
 }
 

@@ -8,7 +8,7 @@ import type { Row } from '../../shared/snapshot.js';
 import type { Runtime } from '../runtime.js';
 import { normalizePath, type RouteMatch } from '../router/index.js';
 import type { PluginResponse, RequestContext, UpstreamResponse } from '../plugins/types.js';
-import { EMPTY_CHAIN, wantsResponseBody, type PluginChain, type PluginInstance } from '../plugins/pipeline.js';
+import { EMPTY_CHAIN, hasLogPhase, wantsResponseBody, type PluginChain, type PluginInstance } from '../plugins/pipeline.js';
 import type { Balancer, Peer } from '../balancer/index.js';
 import type { ClientIpResolver } from './client-ip.js';
 import { NO_HEADERS, firstValue, rawResponseHeaders, responseHeaderObject } from './headers.js';
@@ -299,7 +299,8 @@ export class ProxyRequest implements RequestContext {
       socket.sbWritten = written;
     }
     const plugins = this.plugins;
-    if ((plugins !== null && plugins.length > 0) || this.proxy.accessLog !== null) setImmediate(logPhase, this);
+    // the log phase (latencies, log records) only when something reads it: no timer per request otherwise
+    if ((plugins !== null && hasLogPhase(plugins)) || this.proxy.accessLog !== null) setImmediate(logPhase, this);
   }
 
   /** Invite the body (100 Continue) now that it is going to be read: after rewrite and access passed. */

@@ -75,9 +75,7 @@ function route(ctx: ProxyRequest): void {
 
 function access(ctx: ProxyRequest, chain: PluginChain): void {
   ctx.upstreamHeaders = forwardableHeaders(ctx.req.headers);
-  const pre: PluginInstance[] = [];
-  resolveRest(ctx, chain, pre);
-  if (wantsRequestBody(ctx, pre) && hasRequestBody(ctx.req)) {
+  if (chain.mayWantRequestBody && hasRequestBody(ctx.req) && wantsRequestBody(ctx, resolved(ctx, chain))) {
     ctx.continueBody();
     readBody(ctx.req).then(
       (body) => {
@@ -89,6 +87,12 @@ function access(ctx: ProxyRequest, chain: PluginChain): void {
     return;
   }
   accessPhase(ctx, chain);
+}
+
+function resolved(ctx: ProxyRequest, chain: PluginChain): PluginInstance[] {
+  const all: PluginInstance[] = [];
+  resolveRest(ctx, chain, all);
+  return all;
 }
 
 /** The route's access handlers: synchronous ones run in this turn, a promise only when a plugin returns one. */
