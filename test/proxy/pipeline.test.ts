@@ -66,6 +66,16 @@ const registry: Record<string, PluginHandler> = {
       res.headers['x-async-header'] = 'done';
     },
   },
+  // an access handler that answers later (a promise), between synchronous ones
+  async_gate: {
+    name: 'async_gate', version: '1.0.0', priority: 1500,
+    async access(ctx) {
+      await new Promise((r) => setTimeout(r, 2));
+      ctx.upstreamHeaders['x-async-gate'] = 'passed';
+      ctx.responseHeaders['x-order-async_gate'] = String((ctx.shared.order = ((ctx.shared.order as number) ?? 0) + 1));
+      if (ctx.req.headers['x-deny']) return { status: 429, body: { message: 'denied later' } };
+    },
+  },
   thrower: {
     name: 'thrower', version: '1.0.0', priority: 10,
     access() {
@@ -89,9 +99,10 @@ beforeAll(async () => {
   const rHeader = route({ name: 'header', paths: ['/header'], service: { id: other.id } });
   const rThrow = route({ name: 'throw', paths: ['/throw'], service: { id: other.id } });
   const rHttpsOnlyPlugin = route({ name: 'proto', paths: ['/proto'], service: { id: other.id } });
+  const rMixed = route({ name: 'mixed', paths: ['/mixed'], service: { id: other.id } });
   const snap = snapshot({
     services: [svc, other],
-    routes: [rScoped, rPlain, rAuth, rBody, rHeader, rThrow, rHttpsOnlyPlugin],
+    routes: [rScoped, rPlain, rAuth, rBody, rHeader, rThrow, rHttpsOnlyPlugin, rMixed],
     consumers: [{ id: CONSUMER, username: 'alice', custom_id: null }],
     plugins: [
       plugin('tagger', { config: { tag: 'global' } }),
@@ -106,6 +117,8 @@ beforeAll(async () => {
       plugin('body_upper', { route: { id: rBody.id } }),
       plugin('header_only', { route: { id: rHeader.id } }),
       plugin('thrower', { route: { id: rThrow.id } }),
+      plugin('early', { config: { tag: 'm' }, route: { id: rMixed.id } }),
+      plugin('async_gate', { route: { id: rMixed.id } }),
       plugin('early', { config: { tag: 'https-only' }, route: { id: rHttpsOnlyPlugin.id }, protocols: ['https'] }),
     ],
   });
@@ -192,6 +205,27 @@ describe('plugin pipeline', () => {
     expect(res.status).toBe(200);
     expect(res.headers['x-async-header']).toBe('done');
     expect(res.body.length).toBe(300000);
+  });
+
+  it('synchronous and promise-returning access handlers mix in priority order', async () => {
+    // early (2000, sync) → async_gate (1500, promise) → tagger (900, sync, global)
+    const res = await request(`${url}/mixed/request`);
+    expect(res.status).toBe(200);
+    const e = res.json();
+    expect(e.headers['x-seen-early']).toBe('m');
+    expect(e.headers['x-async-gate']).toBe('passed');
+    expect(e.headers['x-seen-tagger']).toBe('global');
+    expect([res.headers['x-order-early'], res.headers['x-order-async_gate'], res.headers['x-order-tagger']]).toEqual(['1', '2', '3']);
+    expect(res.headers['x-global-response']).toBe('yes');
+  });
+
+  it('a promise-returning access handler that answers skips the later handlers', async () => {
+    const res = await request(`${url}/mixed/request`, { headers: { 'x-deny': '1' } });
+    expect(res.status).toBe(429);
+    expect(JSON.parse(res.body)).toEqual({ message: 'denied later' });
+    expect(res.headers['x-order-async_gate']).toBe('2');
+    expect(res.headers['x-order-tagger']).toBeUndefined();
+    expect(res.headers['x-global-response']).toBe('yes');
   });
 
   it('a throwing plugin gives 500 with Kong message, process keeps serving', async () => {
