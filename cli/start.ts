@@ -102,6 +102,8 @@ async function startParts(config: Config, log: Logger, running: Running[], stopp
     const cp = await import('../control-plane/index.js');
     const handle = await cp.start(config, log.child({ component: 'control-plane' }));
     running.push({ name: 'control-plane', stop: () => handle.stop() });
+    // cluster_listen = off on a traditional node: its data plane dials the internal link instead
+    if (handle.clusterPort !== undefined) config = { ...config, cluster_listen: `127.0.0.1:${handle.clusterPort}` };
   }
   if (stopping()) return;
   if (config.role !== 'control_plane') {

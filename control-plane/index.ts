@@ -13,8 +13,12 @@ import { startSyncServer, clusteringRoutes } from './sync/index.js';
 import { createControlPlaneMetrics } from './metrics.js';
 import { SILVERBACK_VERSION } from '../shared/version.js';
 
-export async function start(given: Config, log: Logger): Promise<{ stop(): Promise<void> }> {
-  const config = effectiveClusterConfig(given);
+export async function start(given: Config, log: Logger): Promise<{ stop(): Promise<void>; clusterPort?: number }> {
+  let config = effectiveClusterConfig(given);
+  // A traditional node with cluster_listen = off still feeds its own data plane: over an internal
+  // loopback listener on a port the system picks, not offered as a control plane (/clustering: 400).
+  const internalLink = config.role === 'traditional' && parseListen(config.cluster_listen).length === 0;
+  if (internalLink && !config.cluster_cert) config = { ...config, cluster_plaintext: true };
   if (config.database === 'off') {
     log.info('database=off: no control plane on this node (DB-less data plane only)');
     return { stop: async () => {} };
@@ -36,7 +40,7 @@ export async function start(given: Config, log: Logger): Promise<{ stop(): Promi
     const dao = createDao(db.pool, log.child({ component: 'dao' }));
     stops.push(() => dao.close());
 
-    const [clusterListen] = parseListen(config.cluster_listen);
+    const [clusterListen] = internalLink ? [{ host: '127.0.0.1', port: 0 }] : parseListen(config.cluster_listen);
     const sync = clusterListen
       ? await startSyncServer({ dao, pool: db.pool, config, log: log.child({ component: 'sync' }), listen: clusterListen })
       : null;
@@ -50,13 +54,13 @@ export async function start(given: Config, log: Logger): Promise<{ stop(): Promi
         log: log.child({ component: 'admin' }),
         role: config.role,
         listen: adminListen,
-        extraRoutes: [...clusteringRoutes(sync), createControlPlaneMetrics({ sync, nodeId: config.node_id ?? '', version: SILVERBACK_VERSION }).route],
+        extraRoutes: [...clusteringRoutes(internalLink ? null : sync), createControlPlaneMetrics({ sync, nodeId: config.node_id ?? '', version: SILVERBACK_VERSION }).route],
         preHandler,
       });
       stops.push(() => admin.close());
       log.info({ url: admin.url }, 'admin API listening');
     }
-    return { stop };
+    return { stop, clusterPort: internalLink && sync ? sync.port : undefined };
   } catch (err) {
     await stop();
     throw err;

@@ -98,13 +98,18 @@ describe('one control plane, three data planes', () => {
 
   it('the endpoint answers 400 on a node that is not a control plane', async () => {
     const tdb = await createTestDatabase('cluster_trad');
-    const trad = await startSilverback({ database: tdb, env: { SILVERBACK_CLUSTER_LISTEN: 'off' }, waitFor: ['admin'] });
+    const trad = await startSilverback({ database: tdb, env: { SILVERBACK_CLUSTER_LISTEN: 'off' } });
     try {
       for (const path of ['/clustering/data-planes', '/clustering/status']) {
         const a = await call(`${trad.adminUrl}${path}`);
         expect(a.status).toBe(400);
         expect(a.json()).toEqual({ message: 'this endpoint is only available when Kong is configured to run as Control Plane for the cluster' });
       }
+      // without a cluster listener the node still serves: its data plane follows it over the internal link
+      await admin(trad, 'POST', '/services', { name: 'solo', url: up1.url });
+      await admin(trad, 'POST', '/services/solo/routes', { paths: ['/solo'] });
+      await waitServed(trad, '/solo/x', (r) => r.status === 200);
+      expect(trad.exited()).toBe(false);
     } finally {
       await trad.stop();
       await tdb.drop();
