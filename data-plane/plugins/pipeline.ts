@@ -198,8 +198,8 @@ export function hasResponsePhase(plugins: PluginInstance[]): boolean {
 /**
  * Response phase (Kong's header_filter/body_filter): plugins edit status, headers and, if asked, body.
  * Synchronous (undefined) while the handlers are; a promise from the first one that returns one.
- * A plugin that throws stops the phase with a PluginFailure (thrown, or the promise rejects with it;
- * the caller answers 500; logs still run).
+ * A plugin that throws stops the phase: the promise rejects with a PluginFailure (never a synchronous
+ * throw; the caller answers 500; logs still run).
  */
 export function runResponse(ctx: RequestContext, res: UpstreamResponse, plugins: PluginInstance[], from = 0): Promise<void> | undefined {
   for (let i = from; i < plugins.length; i++) {
@@ -210,7 +210,7 @@ export function runResponse(ctx: RequestContext, res: UpstreamResponse, plugins:
     try {
       r = fn.call(inst.handler, ctx, res, inst.config, inst.state);
     } catch (err) {
-      throw new PluginFailure(inst.name, 'response', err);
+      return Promise.reject(new PluginFailure(inst.name, 'response', err));
     }
     if (isThenable(r)) {
       const next = i + 1;
@@ -223,15 +223,6 @@ export function runResponse(ctx: RequestContext, res: UpstreamResponse, plugins:
     }
   }
   return undefined;
-}
-
-/** runResponse as a promise-or-undefined that never throws synchronously (a sync throw becomes a rejection). */
-export function responsePhase(ctx: RequestContext, res: UpstreamResponse, plugins: PluginInstance[]): Promise<void> | undefined {
-  try {
-    return runResponse(ctx, res, plugins);
-  } catch (err) {
-    return Promise.reject(err);
-  }
 }
 
 /** Log phase: after the response finished, off the critical path. A failing plugin never affects others. */

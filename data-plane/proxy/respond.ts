@@ -2,7 +2,7 @@
 // bodies and messages, plugin exits, https redirects, and the headers a proxied response gets.
 import type { Row } from '../../shared/snapshot.js';
 import type { PluginResponse, UpstreamResponse } from '../plugins/types.js';
-import { PluginFailure, hasResponsePhase, logFailure, responsePhase, type PluginInstance } from '../plugins/pipeline.js';
+import { PluginFailure, hasResponsePhase, logFailure, runResponse, type PluginInstance } from '../plugins/pipeline.js';
 import { firstValue, hostWithoutPort } from './headers.js';
 import type { ProxyRequest } from './context.js';
 import { SERVER_HEADER, VIA_VALUE } from './version.js';
@@ -70,7 +70,7 @@ function pushDebugHeaders(ctx: ProxyRequest, list: string[]): void {
  * the upstream flowing. False: it goes out once the plugins settle (the caller paused the upstream).
  */
 export function respondWithPlugins(ctx: ProxyRequest, up: UpstreamResponse, streaming: boolean): boolean {
-  const pending = responsePhase(ctx, up, ctx.plugins as PluginInstance[]);
+  const pending = runResponse(ctx, up, ctx.plugins as PluginInstance[]);
   if (pending === undefined) return sendUpstreamResponse(ctx, up, streaming, false);
   pending.then(
     () => {
@@ -157,7 +157,7 @@ export function gatewayExit(ctx: ProxyRequest, status: number, body: unknown, he
   const plugins = ctx.plugins;
   if (plugins !== null && plugins.length > 0 && !ctx.skipResponsePhase && hasResponsePhase(plugins)) {
     const up: UpstreamResponse = { status, headers: hdrs, body: Buffer.isBuffer(payload) ? payload : Buffer.from(payload) };
-    const pending = responsePhase(ctx, up, plugins);
+    const pending = runResponse(ctx, up, plugins);
     if (pending === undefined) {
       writeGateway(ctx, up.status, up.headers, up.body ?? '');
       return;
