@@ -36,30 +36,34 @@ function firstValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-const idOf = new WeakMap<RequestContext, string>();
+/** The header name as node keys request headers (lower-case), once per plugin instance. */
+interface State {
+  name: string;
+}
 
 export const correlationId: PluginHandler<CorrelationIdConfig> = {
   name: 'correlation-id',
   version: '3.9.0',
   priority: 100001,
 
-  access(ctx, conf) {
-    const name = conf.header_name.toLowerCase();
-    let id = firstValue(ctx.req.headers[name]);
-    if (!id) {
-      id = generate(conf.generator, ctx);
-      ctx.upstreamHeaders[name] = id;
-    }
-    // What the log serializers report as `correlation_id`.
-    ctx.shared.correlation_id = id;
-    idOf.set(ctx, id);
+  init(conf): State {
+    return { name: conf.header_name.toLowerCase() };
   },
 
-  response(ctx, res, conf) {
+  access(ctx, conf, state: State) {
+    let id = firstValue(ctx.req.headers[state.name]);
+    if (!id) {
+      id = generate(conf.generator, ctx);
+      ctx.upstreamHeaders[state.name] = id;
+    }
+    // What the log serializers report as `correlation_id`, and what the response echoes.
+    ctx.shared.correlation_id = id;
+  },
+
+  response(ctx, res, conf, state: State) {
     if (!conf.echo_downstream) return;
-    const name = conf.header_name.toLowerCase();
-    const id = idOf.get(ctx) ?? firstValue(ctx.req.headers[name]) ?? generate(conf.generator, ctx);
-    res.headers[name] = id;
+    const id = ctx.shared.correlation_id;
+    res.headers[state.name] = typeof id === 'string' ? id : (firstValue(ctx.req.headers[state.name]) ?? generate(conf.generator, ctx));
   },
 };
 

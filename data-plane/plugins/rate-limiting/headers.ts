@@ -5,9 +5,10 @@ import { PERIODS, type Period } from '../../../shared/plugins/rate-limiting.js';
 import { exceeds, type Outcome, type PeriodCheck } from './counters.js';
 import { resetSeconds, type Window } from './windows.js';
 
-const cap = (p: string) => p[0].toUpperCase() + p.slice(1);
-export const LIMIT_HEADER = Object.fromEntries(PERIODS.map((p) => [p, `X-RateLimit-Limit-${cap(p)}`])) as Record<Period, string>;
-export const REMAINING_HEADER = Object.fromEntries(PERIODS.map((p) => [p, `X-RateLimit-Remaining-${cap(p)}`])) as Record<Period, string>;
+// Lower-case, as the proxy writes every response header name (HTTP names are case-insensitive):
+// nothing to fold per request.
+export const LIMIT_HEADER = Object.fromEntries(PERIODS.map((p) => [p, `x-ratelimit-limit-${p}`])) as Record<Period, string>;
+export const REMAINING_HEADER = Object.fromEntries(PERIODS.map((p) => [p, `x-ratelimit-remaining-${p}`])) as Record<Period, string>;
 
 /** Requests still allowed in this period after this one (what the client may send next). */
 export function remainingOf(check: PeriodCheck, outcome: Outcome, i: number): number {
@@ -59,8 +60,8 @@ export function rateLimitHeaders(input: HeaderInput, out: Record<string, string 
     sliding && outcome.blocked && bestRemaining === 0
       ? slidingRetrySeconds(ch, w, outcome.current[best], outcome.previous[best], now)
       : resetSeconds(w, now);
-  out['RateLimit-Limit'] = String(ch.limit);
-  out['RateLimit-Remaining'] = String(bestRemaining);
-  out['RateLimit-Reset'] = String(reset);
+  out['ratelimit-limit'] = String(ch.limit);
+  out['ratelimit-remaining'] = String(bestRemaining);
+  out['ratelimit-reset'] = String(reset);
   return reset;
 }

@@ -34,9 +34,21 @@ interface Limit {
   limit: number;
 }
 
+/** The counter keys of one identity in the windows they were made for. */
+interface IdentityKeys {
+  starts: number[];
+  keys: string[];
+  prevKeys: string[];
+}
+
+/** Identities whose keys are kept (a flood of client IPs just starts the cache over). */
+const KEY_CACHE_SIZE = 10_000;
+
 interface RateLimitState {
   limits: Limit[];
   scope: string;
+  /** Keys by identifier: a returning client reuses its strings, whose hashes are already known. */
+  keyCache: Map<string, IdentityKeys>;
   store: CounterStore;
   sliding: boolean;
   headerName: string | null;
@@ -51,18 +63,36 @@ function usesRedis(conf: RateLimitingConfig): boolean {
 
 const INTERNAL_ERROR = 'An unexpected error occurred';
 
-function buildChecks(state: RateLimitState, prefix: string, now: number, windows: Window[]): PeriodCheck[] {
+function keysOf(state: RateLimitState, identifier: string): IdentityKeys {
+  let k = state.keyCache.get(identifier);
+  if (k === undefined) {
+    if (state.keyCache.size >= KEY_CACHE_SIZE) state.keyCache.clear();
+    const n = state.limits.length;
+    k = { starts: new Array<number>(n).fill(NaN), keys: new Array<string>(n), prevKeys: new Array<string>(n) };
+    state.keyCache.set(identifier, k);
+  }
+  return k;
+}
+
+function buildChecks(state: RateLimitState, identifier: string, now: number, windows: Window[]): PeriodCheck[] {
   const checks = new Array<PeriodCheck>(state.limits.length);
+  const cached = keysOf(state, identifier);
   for (let i = 0; i < state.limits.length; i++) {
     const { period, limit } = state.limits[i];
     const w = windowOf(period, now);
     windows[i] = w;
+    if (cached.starts[i] !== w.start) {
+      const prefix = keyPrefix(state.scope, identifier);
+      cached.keys[i] = counterKey(prefix, w.start, period);
+      cached.prevKeys[i] = counterKey(prefix, w.prevStart, period);
+      cached.starts[i] = w.start;
+    }
     const len = w.end - w.start;
     checks[i] = {
       period,
       limit,
-      key: counterKey(prefix, w.start, period),
-      prevKey: counterKey(prefix, w.prevStart, period),
+      key: cached.keys[i],
+      prevKey: cached.prevKeys[i],
       weight: state.sliding ? Math.max(0, (w.end - now) / len) : 0,
       // a sliding window's counter is read again as the previous one during the next window
       ttlMs: state.sliding ? w.end - now + len + 1000 : w.end - now + 1000,
@@ -118,6 +148,7 @@ export const rateLimiting: PluginHandler<RateLimitingConfig> = {
     return {
       limits,
       scope: scopeOf(instance as any),
+      keyCache: new Map(),
       store: usesRedis(conf) ? redisCounters(conf.redis) : localStore,
       sliding: conf.window_type === 'sliding',
       headerName: conf.header_name ? conf.header_name.toLowerCase().replace(/_/g, '-') : null,
@@ -129,7 +160,7 @@ export const rateLimiting: PluginHandler<RateLimitingConfig> = {
     const now = Date.now();
     const identifier = identify(ctx, conf.limit_by, state.headerName, conf.path);
     const windows = new Array<Window>(state.limits.length);
-    const checks = buildChecks(state, keyPrefix(state.scope, identifier), now, windows);
+    const checks = buildChecks(state, identifier, now, windows);
     let r: Outcome | Promise<Outcome>;
     try {
       r = state.store.consume(checks);

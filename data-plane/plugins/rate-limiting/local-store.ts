@@ -23,9 +23,9 @@ export class LocalStore implements CounterStore {
     if (!first.done) this.counters.delete(first.value);
   }
 
-  private count(key: string, now: number): number {
+  private live(key: string, now: number): Counter | undefined {
     const c = this.counters.get(key);
-    return c !== undefined && c.expiresAt > now ? c.n : 0;
+    return c !== undefined && c.expiresAt > now ? c : undefined;
   }
 
   consume(checks: PeriodCheck[], now = Date.now()): Outcome {
@@ -33,19 +33,21 @@ export class LocalStore implements CounterStore {
     const n = checks.length;
     const current = new Array<number>(n);
     const previous = new Array<number>(n);
+    const counters = new Array<Counter | undefined>(n);
     let blocked = false;
     for (let i = 0; i < n; i++) {
       const ch = checks[i];
-      current[i] = this.count(ch.key, now);
-      previous[i] = ch.weight > 0 ? this.count(ch.prevKey, now) : 0;
+      const c = (counters[i] = this.live(ch.key, now));
+      current[i] = c !== undefined ? c.n : 0;
+      previous[i] = ch.weight > 0 ? (this.live(ch.prevKey, now)?.n ?? 0) : 0;
       if (exceeds(ch, current[i], previous[i])) blocked = true;
     }
     if (!blocked) {
       for (let i = 0; i < n; i++) {
-        const ch = checks[i];
-        const c = this.counters.get(ch.key);
-        if (c !== undefined && c.expiresAt > now) current[i] = ++c.n;
+        const c = counters[i];
+        if (c !== undefined) current[i] = ++c.n;
         else {
+          const ch = checks[i];
           if (this.counters.size >= this.max) this.evictOldest();
           this.counters.delete(ch.key); // re-inserted at the end: Map order stays creation order
           this.counters.set(ch.key, { n: 1, expiresAt: now + ch.ttlMs });

@@ -12,7 +12,19 @@ export interface Window {
   end: number;
 }
 
+// The current window of each period, reused while it lasts (every request asks for it).
+const current = new Map<Period, Window>();
+
+/** The window of `period` holding `now`. The object is shared: callers must not change it. */
 export function windowOf(period: Period, now: number): Window {
+  const last = current.get(period);
+  if (last !== undefined && now >= last.start && now < last.end) return last;
+  const w = computeWindow(period, now);
+  current.set(period, w);
+  return w;
+}
+
+function computeWindow(period: Period, now: number): Window {
   const fixed = FIXED_MS[period];
   if (fixed !== undefined) {
     const start = now - (now % fixed);

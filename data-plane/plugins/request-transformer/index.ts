@@ -5,7 +5,7 @@ import { splitPair } from '../../../shared/plugins/request-transformer.js';
 import type { PluginHandler, RequestContext } from '../types.js';
 import { boundaryOf, parseMultipart, partValue, serializeMultipart, simplePart } from './multipart.js';
 import { encodeQuery, parseQuery, type Query, type QueryValue } from './query.js';
-import { compileTemplate, render, type Template, type TemplateEnv } from './template.js';
+import { compileTemplate, render, RequestEnv, type Template, type TemplateEnv } from './template.js';
 
 type Lists = { body: string[]; headers: string[]; querystring: string[] };
 
@@ -269,12 +269,7 @@ export const requestTransformer: PluginHandler<RequestTransformerConfig> = {
   bufferRequest: needsBody,
 
   access(ctx, _conf, state: State) {
-    const env: TemplateEnv = {
-      headers: ctx.req.headers,
-      query: parseQuery(ctx.query),
-      uriCaptures: ctx.uriCaptures,
-      shared: ctx.shared,
-    };
+    const env = new RequestEnv(ctx);
     if (state.uri) {
       const path = render(state.uri, env);
       if (path) ctx.upstreamUri = path + (splitUri(ctx.upstreamUri)[1] ? `?${splitUri(ctx.upstreamUri)[1]}` : '');

@@ -4,6 +4,8 @@ export type QueryValue = string | true | (string | true)[];
 export type Query = Map<string, QueryValue>;
 
 function decode(s: string): string {
+  // most keys and values (tokens, ids) have nothing to decode
+  if (s.indexOf('%') < 0 && s.indexOf('+') < 0) return s;
   try {
     return decodeURIComponent(s.replace(/\+/g, ' '));
   } catch {

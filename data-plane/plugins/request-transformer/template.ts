@@ -1,13 +1,32 @@
 // Values of request-transformer entries may hold `$(...)` templates, as Kong renders them with
 // penlight: lookups in headers, query_params, uri_captures and shared, optionally joined with `or`
 // (a missing value falls through; nothing found renders as ''). The schema only admits these forms.
-import type { Query } from './query.js';
+import type { RequestContext } from '../types.js';
+import { parseQuery, type Query } from './query.js';
 
 export interface TemplateEnv {
   headers: Record<string, string | string[] | undefined>;
   query: Query;
   uriCaptures: Record<string, string>;
   shared: Record<string, unknown>;
+}
+
+/** A request's template environment: the query is parsed, and `shared` made, only when a template reads them. */
+export class RequestEnv implements TemplateEnv {
+  private parsedQuery: Query | null = null;
+  constructor(private readonly ctx: RequestContext) {}
+  get headers(): Record<string, string | string[] | undefined> {
+    return this.ctx.req.headers;
+  }
+  get query(): Query {
+    return (this.parsedQuery ??= parseQuery(this.ctx.query));
+  }
+  get uriCaptures(): Record<string, string> {
+    return this.ctx.uriCaptures;
+  }
+  get shared(): Record<string, unknown> {
+    return this.ctx.shared;
+  }
 }
 
 type Part = string | Term[][]; // literal text, or alternatives (`or`) each a single term
