@@ -2,6 +2,7 @@
 // redis-server of its own (free port, stopped by PID). Shows what the per-turn batch saves.
 //   node bench/rate-limiting-store.js          (after npm run build)
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,7 +22,9 @@ if (r.status !== 0) throw new Error(r.stderr || r.stdout);
 try {
   const store = redisStoreFor({ host: '127.0.0.1', port, timeout: 2000, ssl: false, ssl_verify: false, database: 0, username: null, password: null, server_name: null });
   await new Promise((res) => setTimeout(res, 300));
-  const checks = [{ period: 'minute', limit: 1e12, key: 'ratelimit:{bench}:1:minute', prevKey: 'ratelimit:{bench}:0:minute', weight: 0, ttlMs: 60000 }];
+  // keys as the plugin makes them: route and service ids plus a consumer id
+  const tag = `{${randomUUID()}:${randomUUID()}:${randomUUID()}}`;
+  const checks = [{ period: 'minute', limit: 1e12, key: `ratelimit:${tag}:1765100000000:minute`, prevKey: `ratelimit:${tag}:1765099940000:minute`, weight: 0, ttlMs: 60000 }];
   console.log('| concurrent callers | cpu µs per consume | consumes/s |\n|---|---|---|');
   for (const conc of [1, 10, 50]) {
     const N = 60000;

@@ -1,6 +1,10 @@
 // Header plumbing between client and upstream: hop-by-hop removal both ways, and the
 // X-Forwarded-* / X-Real-IP / Via / X-Kong-Request-Id set Kong sends upstream.
 import type { IncomingHttpHeaders } from 'node:http';
+import { util as undiciUtil } from 'undici';
+
+// undici's lookup of well-known names: an interned lower-case string without decoding the bytes
+const headerName = undiciUtil.headerNameToString;
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) plus ones we must not forward as is. Names are lower-case. */
 export function isHopByHop(name: string): boolean {
@@ -145,7 +149,7 @@ export function rawResponseHeaders(raw: Buffer[], out: string[]): number {
   let length = -1;
   let lengths = 0;
   for (let i = 0; i < raw.length; i += 2) {
-    const lower = raw[i].toString('latin1').toLowerCase();
+    const lower = headerName(raw[i]);
     if (isHopByHop(lower)) continue;
     const value = raw[i + 1].toString('latin1');
     if (lower.length === 14 && lower === 'content-length') {
@@ -161,7 +165,7 @@ export function rawResponseHeaders(raw: Buffer[], out: string[]): number {
 export function responseHeaderObject(raw: Buffer[]): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toString('latin1').toLowerCase();
+    const name = headerName(raw[i]);
     if (isHopByHop(name)) continue;
     const value = raw[i + 1].toString('latin1');
     const prev = out[name];
