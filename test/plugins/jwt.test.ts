@@ -144,6 +144,9 @@ describe('jwt behaviour', () => {
     it('reads the uri parameter, a configured cookie and a configured header', async () => {
       const t = await hmacToken({ iss: 'hs-key' }, SECRET);
       expect((await get(`/default/request?jwt=${t}`)).status).toBe(200);
+      // found among other parameters, and under a percent-encoded name (%6A%77%74 = jwt)
+      expect((await get(`/default/request?a=1&&jwtx=2&jwt=${t}&b`)).status).toBe(200);
+      expect((await get(`/default/request?%6A%77%74=${t}`)).status).toBe(200);
       expect((await get(`/sources/request?token=${t}`)).status).toBe(200);
       expect((await get('/sources/request', { cookie: `other=1; session_jwt=${t}` })).status).toBe(200);
       expect((await get('/sources/request', { 'x-token': `Bearer ${t}` })).status).toBe(200);

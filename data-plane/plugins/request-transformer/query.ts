@@ -3,7 +3,8 @@
 export type QueryValue = string | true | (string | true)[];
 export type Query = Map<string, QueryValue>;
 
-function decode(s: string): string {
+/** One key or value: '+' is a space, then percent-decoding (left as is when malformed). */
+export function decodeQueryComponent(s: string): string {
   // most keys and values (tokens, ids) have nothing to decode
   if (s.indexOf('%') < 0 && s.indexOf('+') < 0) return s;
   try {
@@ -19,9 +20,9 @@ export function parseQuery(raw: string): Query {
   for (const part of raw.split('&')) {
     if (part === '') continue;
     const eq = part.indexOf('=');
-    const key = decode(eq < 0 ? part : part.slice(0, eq));
+    const key = decodeQueryComponent(eq < 0 ? part : part.slice(0, eq));
     if (key === '') continue;
-    const value: string | true = eq < 0 ? true : decode(part.slice(eq + 1));
+    const value: string | true = eq < 0 ? true : decodeQueryComponent(part.slice(eq + 1));
     const prev = out.get(key);
     if (prev === undefined) out.set(key, value);
     else if (Array.isArray(prev)) prev.push(value);
