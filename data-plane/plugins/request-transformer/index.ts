@@ -74,28 +74,40 @@ function appendValue<T>(current: T | T[] | undefined, value: T): T[] {
   return Array.isArray(current) ? [...current, value] : [current, value];
 }
 
+/** Header names as node keys them (lower-case), once at init rather than per request. */
+function lowerCaseNames(o: Ops): Ops {
+  const lower = (p: Pair): Pair => ({ name: p.name.toLowerCase(), value: p.value });
+  return {
+    remove: o.remove.map((n) => n.toLowerCase()),
+    rename: o.rename.map(([from, to]) => [from.toLowerCase(), to.toLowerCase()]),
+    replace: o.replace.map(lower),
+    add: o.add.map(lower),
+    append: o.append.map(lower),
+  };
+}
+
 function transformHeaders(ctx: RequestContext, o: Ops, env: TemplateEnv): void {
   const h = ctx.upstreamHeaders;
-  for (const name of o.remove) delete h[name.toLowerCase()];
-  for (const [oldName, newName] of o.rename) {
-    const from = oldName.toLowerCase();
-    if (h[from] !== undefined) {
-      const v = h[from];
+  for (let i = 0; i < o.remove.length; i++) delete h[o.remove[i]];
+  for (let i = 0; i < o.rename.length; i++) {
+    const [from, to] = o.rename[i];
+    const v = h[from];
+    if (v !== undefined) {
       delete h[from];
-      h[newName.toLowerCase()] = v;
+      h[to] = v;
     }
   }
-  for (const { name, value } of o.replace) {
-    const n = name.toLowerCase();
-    if (h[n] !== undefined || n === 'host') h[n] = render(value, env);
+  for (let i = 0; i < o.replace.length; i++) {
+    const { name, value } = o.replace[i];
+    if (h[name] !== undefined || name === 'host') h[name] = render(value, env);
   }
-  for (const { name, value } of o.add) {
-    const n = name.toLowerCase();
-    if (h[n] === undefined && n !== 'host') h[n] = render(value, env);
+  for (let i = 0; i < o.add.length; i++) {
+    const { name, value } = o.add[i];
+    if (h[name] === undefined && name !== 'host') h[name] = render(value, env);
   }
-  for (const { name, value } of o.append) {
-    const n = name.toLowerCase();
-    if (n !== 'host') h[n] = appendValue(h[n], render(value, env));
+  for (let i = 0; i < o.append.length; i++) {
+    const { name, value } = o.append[i];
+    if (name !== 'host') h[name] = appendValue(h[name], render(value, env));
   }
 }
 
@@ -257,7 +269,7 @@ export const requestTransformer: PluginHandler<RequestTransformerConfig> = {
   init(conf): State {
     const body = ops(conf, 'body');
     return {
-      headers: ops(conf, 'headers'),
+      headers: lowerCaseNames(ops(conf, 'headers')),
       querystring: ops(conf, 'querystring'),
       body,
       uri: conf.replace.uri ? compileTemplate(conf.replace.uri) : null,

@@ -34,11 +34,14 @@ export function parseQuery(raw: string): Query {
 const enc = (s: string) => encodeURIComponent(s);
 
 export function encodeQuery(q: Query): string {
-  const parts: string[] = [];
+  let out = '';
   for (const [k, v] of q) {
-    for (const item of Array.isArray(v) ? v : [v]) parts.push(item === true ? enc(k) : `${enc(k)}=${enc(item)}`);
+    const key = enc(k);
+    if (Array.isArray(v)) {
+      for (const item of v) out += (out === '' ? '' : '&') + (item === true ? key : key + '=' + enc(item));
+    } else out += (out === '' ? '' : '&') + (v === true ? key : key + '=' + enc(v));
   }
-  return parts.join('&');
+  return out;
 }
 
 /** First value of a query parameter as a string (Kong renders `true` as "true"). */
