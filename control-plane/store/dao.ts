@@ -86,6 +86,11 @@ class Where {
     }
     return this;
   }
+  /** Entities with a ttl: only the rows that have not expired. */
+  live(schema: EntitySchema): this {
+    if (schema.ttl) this.raw(`(${q('expires_at')} IS NULL OR ${q('expires_at')} > floor(extract(epoch from now())))`);
+    return this;
+  }
   sql(): string {
     return this.conds.length ? ` WHERE ${this.conds.join(' AND ')}` : '';
   }
@@ -350,6 +355,7 @@ export function createDao(pool: pg.Pool, log: Logger, options: DaoOptions = {}):
     const schema = schemaOf(entity);
     const size = opts.size ?? 100;
     const w = new Where().filter(schema, opts.filter);
+    if (opts.liveOnly) w.live(schema);
     if (opts.tags?.length) w.add((p) => `${q('tags')} ${opts.tagsMode === 'or' ? '&&' : '@>'} ${p}::text[]`, opts.tags);
     if (opts.offset) {
       // Kong on PostgreSQL pages by primary key; [created_at, id] is the key of offsets we handed out before

@@ -13,6 +13,8 @@ export interface PageOptions {
   tagsMode?: 'and' | 'or';
   /** Equality filters on stored fields; foreign keys by id: { service: '<uuid>' }, { custom_id: 'x' }. */
   filter?: Record<string, string | null>;
+  /** Leave out rows whose ttl has passed (what the Admin API lists). */
+  liveOnly?: boolean;
 }
 
 export interface Page {

@@ -417,6 +417,37 @@ describe('credentials', () => {
     expect(dup.body.fields).toEqual({ key });
   });
 
+  it("key-auth with a ttl: Kong's `ttl` (seconds left) in every answer, hidden once expired", async () => {
+    const c = await consumer();
+    const lasting = await t.call('POST', `/consumers/${c.id}/key-auth`, { body: { key: gensym('k'), ttl: 3600 } });
+    expect(lasting.status).toBe(201);
+    expect(lasting.body.ttl).toBe(3600);
+    expect(lasting.body).not.toHaveProperty('expires_at');
+    const read = (await t.call('GET', `/key-auths/${lasting.body.id}`)).body;
+    expect(read.ttl).toBeGreaterThan(3590);
+    expect(read.ttl).toBeLessThanOrEqual(3600);
+    expect(read).not.toHaveProperty('expires_at');
+    const plain = await t.call('POST', `/consumers/${c.id}/key-auth`, { body: {} });
+    expect(plain.body).not.toHaveProperty('ttl');
+    expect(plain.body).not.toHaveProperty('expires_at');
+
+    const short = await t.call('POST', `/consumers/${c.id}/key-auth`, { body: { key: gensym('k'), ttl: 1 } });
+    expect(short.status).toBe(201);
+    const listed = async () => (await t.call('GET', `/consumers/${c.id}/key-auth`)).body.data.map((k: { id: string }) => k.id).sort();
+    expect(await listed()).toEqual([lasting.body.id, plain.body.id, short.body.id].sort());
+    await new Promise((r) => setTimeout(r, 2100));
+    expect((await t.call('GET', `/key-auths/${short.body.id}`)).status).toBe(404);
+    expect((await t.call('GET', `/consumers/${c.id}/key-auth/${short.body.key}`)).status).toBe(404);
+    expect((await t.call('PATCH', `/key-auths/${short.body.id}`, { body: { tags: ['x'] } })).status).toBe(404);
+    expect(await listed()).toEqual([lasting.body.id, plain.body.id].sort());
+    // a write without ttl keeps the expiry; ttl 0 removes it
+    const patched = await t.call('PATCH', `/key-auths/${lasting.body.id}`, { body: { tags: ['x'] } });
+    expect(patched.body.ttl).toBeGreaterThan(3590);
+    const forever = await t.call('PATCH', `/key-auths/${lasting.body.id}`, { body: { ttl: 0 } });
+    expect(forever.status).toBe(200);
+    expect((await t.call('GET', `/key-auths/${lasting.body.id}`)).body).not.toHaveProperty('ttl');
+  });
+
   forEachContentType('basic-auth stores a hashed password', async (ct) => {
     const c = await consumer();
     const username = gensym('ba');
