@@ -13,7 +13,7 @@ import type { Dao } from '../store/types.js';
 import { bodyArgs, isForm } from './body.js';
 import { nextExtras, pageBody, pageOptions } from './paging.js';
 import type { AdminRequest, AdminRoute, Reply } from './router.js';
-import { withTtlView } from './ttl-view.js';
+import { withAdminView } from './admin-view.js';
 
 export const adminName = (s: EntitySchema) => s.admin_name ?? s.name;
 export const nestedName = (s: EntitySchema) => s.nested_name ?? adminName(s);
@@ -45,7 +45,7 @@ interface ResolvedKey {
 }
 
 export function createCrudRoutes(store: Dao): AdminRoute[] {
-  const dao = withTtlView(store);
+  const dao = withAdminView(store);
   const routes: AdminRoute[] = [];
   const add = (method: string, pattern: string, handler: AdminRoute['handler']) => routes.push({ method, pattern, handler });
 

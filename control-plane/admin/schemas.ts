@@ -27,7 +27,9 @@ export function fieldToJson(field: Field): Json {
 }
 
 export function fieldsToJson(fields: Fields): Json[] {
-  return Object.entries(fields).map(([name, f]) => ({ [name]: fieldToJson(f) }));
+  return Object.entries(fields)
+    .filter(([, f]) => !f.internal)
+    .map(([name, f]) => ({ [name]: fieldToJson(f) }));
 }
 
 function checkToJson(check: EntityCheck): Json {

@@ -25,6 +25,8 @@ export interface Field {
   unique?: boolean;
   /** Accepted on input but not stored (e.g. certificates.snis). */
   transient?: boolean;
+  /** Stored and synced, but neither accepted from nor shown to Admin API clients (key-auth expires_at). */
+  internal?: boolean;
   /** Never returned by the Admin API, e.g. basic-auth plaintext passwords once hashed. */
   uuid?: boolean;
   /** created_at/updated_at in seconds, targets in milliseconds. */

@@ -446,6 +446,14 @@ describe('credentials', () => {
     const forever = await t.call('PATCH', `/key-auths/${lasting.body.id}`, { body: { ttl: 0 } });
     expect(forever.status).toBe(200);
     expect((await t.call('GET', `/key-auths/${lasting.body.id}`)).body).not.toHaveProperty('ttl');
+    // the stored expiry is ours, not a Kong field: not accepted, not in the schema
+    const sent = await t.call('POST', `/consumers/${c.id}/key-auth`, { body: { expires_at: 1 } });
+    expect(sent.status).toBe(400);
+    expect(sent.body).toMatchObject({ code: 2, name: 'schema violation', fields: { expires_at: 'unknown field' } });
+    expect((await t.call('PATCH', `/key-auths/${plain.body.id}`, { body: { expires_at: 1 } })).status).toBe(400);
+    const fields = (await t.call('GET', '/schemas/key-auths')).body.fields.map((f: object) => Object.keys(f)[0]);
+    expect(fields).toContain('key');
+    expect(fields).not.toContain('expires_at');
   });
 
   forEachContentType('basic-auth stores a hashed password', async (ct) => {

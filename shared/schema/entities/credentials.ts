@@ -87,7 +87,7 @@ export const keyauth_credentials: EntitySchema = {
     ttl: { type: 'integer', transient: true, between: [0, 100000000] },
     tags: t.tags,
     /** When a key given a `ttl` stops working (epoch seconds; null = never): data planes enforce it. */
-    expires_at: { type: 'integer' },
+    expires_at: { type: 'integer', internal: true },
   },
   // ttl (seconds from this write, 0 = none) is turned into a stored expiry the snapshot carries;
   // a write without ttl keeps the expiry the credential had.
