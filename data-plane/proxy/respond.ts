@@ -3,7 +3,7 @@
 import type { Row } from '../../shared/snapshot.js';
 import type { PluginResponse, UpstreamResponse } from '../plugins/types.js';
 import { PluginFailure, hasResponsePhase, logFailure, runResponse, type PluginInstance } from '../plugins/pipeline.js';
-import { firstValue, hostWithoutPort } from './headers.js';
+import { contentLengthOf, firstValue, hostWithoutPort } from './headers.js';
 import type { ProxyRequest } from './context.js';
 import { SERVER_HEADER, VIA_VALUE } from './version.js';
 
@@ -101,7 +101,11 @@ function sendUpstreamResponse(ctx: ProxyRequest, up: UpstreamResponse, streaming
   ctx.proxied = true;
   ctx.res.writeHead(up.status, list);
   if (!streaming) ctx.res.end(ctx.method === 'HEAD' ? undefined : up.body);
-  else if (resumeUpstream) {
+  else {
+    // as without plugins: a body that arrives in one chunk goes out with the end of the response
+    ctx.expectLength = contentLengthOf(up.headers);
+  }
+  if (streaming && resumeUpstream) {
     ctx.drainHooked = true;
     ctx.res.on('drain', ctx.resume as () => void);
     (ctx.resume as () => void)();
