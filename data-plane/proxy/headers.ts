@@ -129,7 +129,7 @@ export function firstValue(v: string | string[] | undefined): string | undefined
 }
 
 /** A Content-Length value as a number, -1 unless it is 1–15 decimal digits. */
-function decimalLength(v: string): number {
+export function decimalLength(v: string): number {
   if (v.length === 0 || v.length > 15) return -1;
   let n = 0;
   for (let i = 0; i < v.length; i++) {
@@ -159,24 +159,6 @@ export function rawResponseHeaders(raw: Buffer[], out: string[]): number {
     out.push(lower, value);
   }
   return lengths === 1 ? length : -1;
-}
-
-/** The Content-Length of a header object when it holds exactly one valid one, else -1. */
-export function contentLengthOf(headers: Record<string, string | string[] | number | undefined | null>): number {
-  let found = -1;
-  let count = 0;
-  for (const k in headers) {
-    if (k.length !== 14 || k.toLowerCase() !== 'content-length') continue;
-    const v = headers[k];
-    if (typeof v === 'number') {
-      found = Number.isInteger(v) && v >= 0 ? v : -1;
-      count++;
-    } else if (typeof v === 'string') {
-      found = decimalLength(v);
-      count++;
-    } else return -1;
-  }
-  return count === 1 ? found : -1;
 }
 
 /** The same as an object (what response-phase plugins edit). */

@@ -3,7 +3,7 @@
 import type { Row } from '../../shared/snapshot.js';
 import type { PluginResponse, UpstreamResponse } from '../plugins/types.js';
 import { PluginFailure, hasResponsePhase, logFailure, runResponse, type PluginInstance } from '../plugins/pipeline.js';
-import { contentLengthOf, firstValue, hostWithoutPort } from './headers.js';
+import { decimalLength, firstValue, hostWithoutPort } from './headers.js';
 import type { ProxyRequest } from './context.js';
 import { SERVER_HEADER, VIA_VALUE } from './version.js';
 
@@ -88,10 +88,16 @@ export function respondWithPlugins(ctx: ProxyRequest, up: UpstreamResponse, stre
 function sendUpstreamResponse(ctx: ProxyRequest, up: UpstreamResponse, streaming: boolean, resumeUpstream: boolean): boolean {
   if (ctx.done || ctx.res.headersSent) return false;
   const list: string[] = [];
+  let length = -1;
+  let lengths = 0;
   for (const k in up.headers) {
     const v = up.headers[k];
     const lower = k.toLowerCase();
-    if (streaming === false && (lower === 'content-length' || lower === 'transfer-encoding')) continue;
+    if (lower === 'content-length') {
+      if (!streaming) continue;
+      lengths++;
+      length = typeof v === 'string' ? decimalLength(v) : -1;
+    } else if (!streaming && lower === 'transfer-encoding') continue;
     if (Array.isArray(v)) for (const x of v) list.push(lower, x);
     else if (v !== undefined && v !== null) list.push(lower, String(v));
   }
@@ -100,12 +106,13 @@ function sendUpstreamResponse(ctx: ProxyRequest, up: UpstreamResponse, streaming
   ctx.status = up.status;
   ctx.proxied = true;
   ctx.res.writeHead(up.status, list);
-  if (!streaming) ctx.res.end(ctx.method === 'HEAD' ? undefined : up.body);
-  else {
-    // as without plugins: a body that arrives in one chunk goes out with the end of the response
-    ctx.expectLength = contentLengthOf(up.headers);
+  if (!streaming) {
+    ctx.res.end(ctx.method === 'HEAD' ? undefined : up.body);
+    return true;
   }
-  if (streaming && resumeUpstream) {
+  // as without plugins: a body that arrives in one chunk goes out with the end of the response
+  ctx.expectLength = lengths === 1 ? length : -1;
+  if (resumeUpstream) {
     ctx.drainHooked = true;
     ctx.res.on('drain', ctx.resume as () => void);
     (ctx.resume as () => void)();
