@@ -7,11 +7,25 @@ import type { Logger } from '../shared/log.js';
 import { openDatabase } from './store/db.js';
 import { migrateAuto, migrationState } from './store/migrations.js';
 import { createDao } from './store/dao.js';
+import type { Dao } from './store/types.js';
 import { startAdminApi } from './admin/server.js';
 import { adminTokenGuard, assertAdminExposure } from './admin/tokens.js';
 import { startSyncServer, clusteringRoutes } from './sync/index.js';
 import { createControlPlaneMetrics } from './metrics.js';
 import { SILVERBACK_VERSION } from '../shared/version.js';
+
+/** Kong's ttl cleanup: expired rows are deleted (every control plane may run it: a delete is idempotent). */
+function startTtlCleanup(dao: Dao, everyMs: number, log: Logger): (() => Promise<void>) | null {
+  if (everyMs <= 0) return null;
+  const timer = setInterval(() => {
+    dao.purgeExpired().then(
+      (n) => n > 0 && log.info({ purged: n }, 'deleted entities whose ttl passed'),
+      (err) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'ttl cleanup failed'),
+    );
+  }, everyMs);
+  timer.unref();
+  return async () => clearInterval(timer);
+}
 
 export async function start(given: Config, log: Logger): Promise<{ stop(): Promise<void>; clusterPort?: number }> {
   let config = effectiveClusterConfig(given);
@@ -39,6 +53,8 @@ export async function start(given: Config, log: Logger): Promise<{ stop(): Promi
     }
     const dao = createDao(db.pool, log.child({ component: 'dao' }));
     stops.push(() => dao.close());
+    const cleanup = startTtlCleanup(dao, config.ttl_cleanup_interval, log);
+    if (cleanup) stops.push(cleanup);
 
     const [clusterListen] = internalLink ? [{ host: '127.0.0.1', port: 0 }] : parseListen(config.cluster_listen);
     const sync = clusterListen

@@ -48,6 +48,7 @@ export interface Config {
   keepalive_timeout: number;
   drain_grace_period: number;
   drain_timeout: number;
+  ttl_cleanup_interval: number;
   upstream_keepalive_pool_size: number;
   proxy_access_log: 'off' | 'stdout';
 }
@@ -149,6 +150,13 @@ export const SETTINGS: Record<SettingName, SettingSpec> = {
     integer: true,
     min: 0,
     doc: 'On SIGTERM, how long requests in flight may take to finish once the listeners are closed; the rest are cut.',
+  },
+  ttl_cleanup_interval: {
+    type: 'number',
+    default: 60000,
+    integer: true,
+    min: 0,
+    doc: 'How often a control plane deletes entities whose ttl has passed (expired key-auth keys), in ms; 0 never.',
   },
   upstream_keepalive_pool_size: { type: 'number', default: 128, integer: true, min: 0, doc: 'Idle upstream connections kept per host.' },
   proxy_access_log: {

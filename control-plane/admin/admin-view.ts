@@ -1,6 +1,6 @@
 // The store as Admin API clients see it. Internal fields (key-auth's expires_at) are neither
 // accepted nor shown; an entity with a ttl reports the seconds it has left as `ttl` (Kong's shape),
-// and once expired it is gone (404, not listed) though it stays stored until deleted. The sync
+// and once expired it is gone (404, not listed) until the ttl cleanup deletes it. The sync
 // stream and the data planes read the raw rows.
 import { entityByName } from '../../shared/schema/entities/index.js';
 import type { EntitySchema } from '../../shared/schema/types.js';

@@ -452,6 +452,22 @@ export function createDao(pool: pg.Pool, log: Logger, options: DaoOptions = {}):
     });
   }
 
+  /** Deletes the rows whose ttl has passed (Kong's ttl cleanup), as deletes the data planes receive. */
+  async function purgeExpired(): Promise<number> {
+    let purged = 0;
+    for (const schema of ENTITIES) {
+      if (!schema.ttl) continue;
+      purged += await write(async (c, _ctx, changes) => {
+        const res = await c.query<{ id: string }>(
+          `DELETE FROM ${q(schema.name)} WHERE ${q('expires_at')} <= floor(extract(epoch from now())) RETURNING ${q('id')}`,
+        );
+        for (const r of res.rows) changes.push({ entity: schema.name, id: r.id, op: 'delete' });
+        return res.rows.length;
+      });
+    }
+    return purged;
+  }
+
   async function tagged(tag: string | null, opts: PageOptions = {}): Promise<Page> {
     const size = opts.size ?? 100;
     const w = new Where();
@@ -593,6 +609,7 @@ export function createDao(pool: pg.Pool, log: Logger, options: DaoOptions = {}):
     update,
     upsert,
     delete: remove,
+    purgeExpired,
     tagged,
     configVersion,
     changesSince,

@@ -53,6 +53,8 @@ export interface Dao {
   changesSince(version: number, limit?: number): Promise<Change[]>;
   /** The whole config at one consistent point (REPEATABLE READ), with its version and hash. */
   exportSnapshot(): Promise<Snapshot>;
+  /** Deletes rows whose ttl has passed (with their change-log entries); returns how many. */
+  purgeExpired(): Promise<number>;
   /** true when the database answers. */
   ping(): Promise<boolean>;
   /** Called with the new version after any change is committed (this process or another CP via LISTEN/NOTIFY). */

@@ -10,7 +10,7 @@ import { createClusterCerts, type ClusterCerts, type SilverbackProcess } from '.
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { nowSec } from '../helpers/jwt-keys.js';
 import { poolKey, signWith, startJwksServer, type JwksServer, type PoolKey } from '../helpers/jwks-server.js';
-import { admin, call, startControlPlane, startDataPlane, waitServed } from './cluster-helpers.js';
+import { admin, call, startControlPlane, startDataPlane, waitServed, type Answer } from './cluster-helpers.js';
 
 let db: TestDatabase;
 let certs: ClusterCerts;
@@ -28,7 +28,8 @@ beforeAll(async () => {
   jwks.add('ap-northeast-1_AbCdEfGhI', k1);
   jwks.add('ap-northeast-1_AbCdEfGhI', k2);
   certs = createClusterCerts();
-  cp = await startControlPlane(db, certs);
+  // expired keys deleted every 300 ms (Kong: every 60 s), so the ttl test sees the cleanup
+  cp = await startControlPlane(db, certs, { env: { SILVERBACK_TTL_CLEANUP_INTERVAL: '300' } });
   dp = await startDataPlane(cp.clusterAddr, certs);
 }, 60_000);
 
@@ -120,10 +121,12 @@ describe('key-auth, basic-auth and acl through the Admin API', () => {
     const basic = await form('POST', `/consumers/${c.id}/basic-auth`, { username: 'hanako', password: 'p@ss' });
     expect(basic.password).toMatch(/^\$scrypt\$/);
 
-    const ok = await waitFor200('/keyed', { apikey: 'short-lived' });
+    // the route may reach the data plane a moment before its plugins: wait for the authenticated answer
+    const ok = await waitFor200('/keyed', { apikey: 'short-lived' }, 10_000, (a) => a.json().headers['x-consumer-groups'] !== undefined);
     expect(ok.json().headers['x-consumer-groups']).toBe('gold');
     const auth = `Basic ${Buffer.from('hanako:p@ss').toString('base64')}`;
-    expect((await waitFor200('/basic', { authorization: auth })).json().headers['x-credential-identifier']).toBe('hanako');
+    const basicOk = await waitFor200('/basic', { authorization: auth }, 10_000, (a) => a.json().headers['x-credential-identifier'] !== undefined);
+    expect(basicOk.json().headers['x-credential-identifier']).toBe('hanako');
     expect((await proxied('/basic', { authorization: `Basic ${Buffer.from('hanako:nope').toString('base64')}` })).status).toBe(401);
 
     let last = await proxied('/keyed', { apikey: 'short-lived' });
@@ -134,14 +137,27 @@ describe('key-auth, basic-auth and acl through the Admin API', () => {
     }
     expect(last.status).toBe(401);
     expect(last.json()).toMatchObject({ message: 'Unauthorized' });
+
+    // the control plane's ttl cleanup deletes the expired key (a delete the data plane receives):
+    // its `key` can be given to a new credential, which works
+    let again = await call(`${cp.adminUrl}/consumers/${c.id}/key-auth`, { method: 'POST', body: { key: 'short-lived' } });
+    const until = Date.now() + 5000;
+    while (again.status === 409 && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 200));
+      again = await call(`${cp.adminUrl}/consumers/${c.id}/key-auth`, { method: 'POST', body: { key: 'short-lived' } });
+    }
+    expect(again.status).toBe(201);
+    expect(again.json().id).not.toBe(temp.id);
+    expect((await call(`${cp.adminUrl}/key-auths/${temp.id}`)).status).toBe(404);
+    expect((await waitFor200('/keyed', { apikey: 'short-lived' })).status).toBe(200);
   });
 });
 
-async function waitFor200(path: string, headers: Record<string, string>, timeoutMs = 10_000) {
+async function waitFor200(path: string, headers: Record<string, string>, timeoutMs = 10_000, done: (a: Answer) => boolean = () => true) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const a = await proxied(path, headers);
-    if (a.status === 200 || Date.now() > deadline) {
+    if ((a.status === 200 && done(a)) || Date.now() > deadline) {
       expect(a.status).toBe(200);
       return a;
     }
