@@ -58,6 +58,9 @@ function column(schema: EntitySchema, field: string): Column {
 
 const hasCreatedAt = (schema: EntitySchema) => columnsOf(schema).some((c) => c.field === 'created_at');
 
+/** A row of an entity with a ttl that has not expired yet (the ttl cleanup deletes the others). */
+const NOT_EXPIRED = `(${q('expires_at')} IS NULL OR ${q('expires_at')} > floor(extract(epoch from now())))`;
+
 /** SQL conditions, appending their parameters to `params`. */
 class Where {
   readonly conds: string[] = [];
@@ -88,7 +91,7 @@ class Where {
   }
   /** Entities with a ttl: only the rows that have not expired. */
   live(schema: EntitySchema): this {
-    if (schema.ttl) this.raw(`(${q('expires_at')} IS NULL OR ${q('expires_at')} > floor(extract(epoch from now())))`);
+    if (schema.ttl) this.raw(NOT_EXPIRED);
     return this;
   }
   sql(): string {
@@ -472,13 +475,17 @@ export function createDao(pool: pg.Pool, log: Logger, options: DaoOptions = {}):
     const size = opts.size ?? 100;
     const w = new Where();
     // with a tag, each table is narrowed through its GIN index first
-    let narrow = '';
+    let narrow: string | null = null;
     if (tag !== null) {
       w.add((p) => `tag = ${p}`, tag);
-      narrow = ` WHERE ${q('tags')} @> ARRAY[$1::text]`;
+      narrow = `${q('tags')} @> ARRAY[$1::text]`;
     }
     const union = ENTITIES.filter((s) => columnsOf(s).some((c) => c.kind === 'tags'))
-      .map((s) => `SELECT '${s.name}'::text AS entity_name, ${q('id')} AS entity_id, unnest(${q('tags')}) AS tag FROM ${q(s.name)}${narrow}`)
+      .map((s) => {
+        const conds = [narrow, s.ttl ? NOT_EXPIRED : null].filter((c) => c !== null);
+        const where = conds.length ? ` WHERE ${conds.join(' AND ')}` : '';
+        return `SELECT '${s.name}'::text AS entity_name, ${q('id')} AS entity_id, unnest(${q('tags')}) AS tag FROM ${q(s.name)}${where}`;
+      })
       .join(' UNION ALL ');
     if (opts.offset) {
       const key = decodeOffset(opts.offset, (k) => k.length === 3 && typeof k[0] === 'string' && isUuid(k[1]) && typeof k[2] === 'string');

@@ -431,7 +431,10 @@ describe('credentials', () => {
     expect(plain.body).not.toHaveProperty('ttl');
     expect(plain.body).not.toHaveProperty('expires_at');
 
-    const short = await t.call('POST', `/consumers/${c.id}/key-auth`, { body: { key: gensym('k'), ttl: 1 } });
+    const tag = gensym('ttltag');
+    const short = await t.call('POST', `/consumers/${c.id}/key-auth`, { body: { key: gensym('k'), ttl: 1, tags: [tag] } });
+    const tagged = async () => (await t.call('GET', `/tags/${tag}`)).body.data.map((e: { entity_id: string }) => e.entity_id);
+    expect(await tagged()).toEqual([short.body.id]);
     expect(short.status).toBe(201);
     const listed = async () => (await t.call('GET', `/consumers/${c.id}/key-auth`)).body.data.map((k: { id: string }) => k.id).sort();
     expect(await listed()).toEqual([lasting.body.id, plain.body.id, short.body.id].sort());
@@ -440,6 +443,7 @@ describe('credentials', () => {
     expect((await t.call('GET', `/consumers/${c.id}/key-auth/${short.body.key}`)).status).toBe(404);
     expect((await t.call('PATCH', `/key-auths/${short.body.id}`, { body: { tags: ['x'] } })).status).toBe(404);
     expect(await listed()).toEqual([lasting.body.id, plain.body.id].sort());
+    expect(await tagged()).toEqual([]);
     // a write without ttl keeps the expiry; ttl 0 removes it
     const patched = await t.call('PATCH', `/key-auths/${lasting.body.id}`, { body: { tags: ['x'] } });
     expect(patched.body.ttl).toBeGreaterThan(3590);
