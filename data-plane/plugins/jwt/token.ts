@@ -1,7 +1,7 @@
 // Finding and decoding the JWT of a request the way Kong's jwt plugin does (handler.lua
 // retrieve_tokens + jwt_parser.lua decode_token), including its lenient base64 and its error words.
 import type { RequestContext } from '../types.js';
-import { decodeQueryComponent } from '../request-transformer/query.js';
+import { queryValues } from '../request-transformer/query.js';
 
 /** Public-key algorithms: the only ones a JWKS (or a consumer-less issuer) may verify. */
 export const ASYMMETRIC_ALGS: ReadonlySet<string> = new Set(['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'EdDSA']);
@@ -28,7 +28,7 @@ export interface TokenSources {
 export function retrieveTokens(ctx: RequestContext, conf: TokenSources): (string | true)[] {
   const found = new Set<string | true>();
   if (conf.uri_param_names?.length && ctx.query !== '') {
-    for (const name of conf.uri_param_names) queryValues(ctx.query, name, found);
+    for (const name of conf.uri_param_names) for (const t of queryValues(ctx.query, name)) if (t !== '') found.add(t);
   }
   if (conf.cookie_names?.length) {
     const header = ctx.req.headers.cookie;
@@ -48,26 +48,6 @@ export function retrieveTokens(ctx: RequestContext, conf: TokenSources): (string
     }
   }
   return [...found];
-}
-
-/** Every non-empty value of query parameter `name`, in order (a bare `name` is `true`), as parseQuery reads them. */
-function queryValues(query: string, name: string, out: Set<string | true>): void {
-  let start = 0;
-  while (start <= query.length) {
-    let end = query.indexOf('&', start);
-    if (end < 0) end = query.length;
-    if (end > start) {
-      const eq = query.indexOf('=', start);
-      const keyEnd = eq >= 0 && eq < end ? eq : end;
-      const key = query.slice(start, keyEnd);
-      const encoded = key.includes('%') || key.includes('+');
-      if (key !== '' && (key === name || (encoded && decodeQueryComponent(key) === name))) {
-        const value = keyEnd === end ? true : decodeQueryComponent(query.slice(keyEnd + 1, end));
-        if (value !== '') out.add(value);
-      }
-    }
-    start = end + 1;
-  }
 }
 
 // Unanchored and only the first letter case-insensitive, as Kong's `\s*[Bb]earer\s+(.+)`.

@@ -6,7 +6,7 @@ import type { Row } from '../../../shared/snapshot.js';
 import type { PluginHandler, PluginResponse, RequestContext, SnapshotIndex } from '../types.js';
 import { authError, consumerLookup, orAnonymous, setConsumer, type ConsumerLookup } from '../auth/consumer.js';
 import { bodyField, isMany, removeBodyField, withoutQueryArg } from '../auth/body.js';
-import { parseQuery } from '../request-transformer/query.js';
+import { queryValues } from '../request-transformer/query.js';
 
 export interface KeyAuthConfig {
   key_names: string[];
@@ -66,7 +66,6 @@ function headerValues(raw: string[], names: string[]): string[] | undefined {
 type Found = { key: string; name: string } | PluginResponse | undefined;
 
 function findKey(ctx: RequestContext, conf: KeyAuthConfig, st: KeyAuthState): Found {
-  let query: ReturnType<typeof parseQuery> | undefined;
   for (let i = 0; i < conf.key_names.length; i++) {
     const name = conf.key_names[i];
     let v: string | undefined;
@@ -79,10 +78,9 @@ function findKey(ctx: RequestContext, conf: KeyAuthConfig, st: KeyAuthState): Fo
       }
     }
     if (v === undefined && !many && conf.key_in_query && ctx.query !== '') {
-      query ??= parseQuery(ctx.query);
-      const q = query.get(name);
-      if (Array.isArray(q)) many = true;
-      else if (typeof q === 'string') v = q;
+      const q = queryValues(ctx.query, name);
+      if (q.length > 1) many = true;
+      else if (typeof q[0] === 'string') v = q[0];
     }
     if (v === undefined && !many && conf.key_in_body) {
       const b = bodyField(ctx, name);

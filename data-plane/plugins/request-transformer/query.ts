@@ -31,6 +31,27 @@ export function parseQuery(raw: string): Query {
   return out;
 }
 
+/** What parseQuery(raw).get(name) holds, as a list in order, without building the Map: [] when absent. */
+export function queryValues(raw: string, name: string): (string | true)[] {
+  const out: (string | true)[] = [];
+  let start = 0;
+  while (start <= raw.length) {
+    let end = raw.indexOf('&', start);
+    if (end < 0) end = raw.length;
+    if (end > start) {
+      const eq = raw.indexOf('=', start);
+      const keyEnd = eq >= 0 && eq < end ? eq : end;
+      const key = raw.slice(start, keyEnd);
+      const encoded = key.includes('%') || key.includes('+');
+      if (key !== '' && (key === name || (encoded && decodeQueryComponent(key) === name))) {
+        out.push(keyEnd === end ? true : decodeQueryComponent(raw.slice(keyEnd + 1, end)));
+      }
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
 const enc = (s: string) => encodeURIComponent(s);
 
 export function encodeQuery(q: Query): string {
