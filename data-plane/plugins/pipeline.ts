@@ -195,6 +195,15 @@ export function hasResponsePhase(plugins: PluginInstance[]): boolean {
   return false;
 }
 
+/** Whether a proxied response needs the response phase, every access handler having run. */
+export function proxiedResponseNeedsPlugins(ctx: RequestContext, plugins: PluginInstance[]): boolean {
+  for (let i = 0; i < plugins.length; i++) {
+    const h = plugins[i].handler;
+    if (h.response !== undefined && (h.wantsResponse === undefined || h.wantsResponse(plugins[i].config, ctx))) return true;
+  }
+  return false;
+}
+
 /**
  * Response phase (Kong's header_filter/body_filter): plugins edit status, headers and, if asked, body.
  * Synchronous (undefined) while the handlers are; a promise from the first one that returns one.

@@ -41,7 +41,7 @@ export interface RequestContext {
    * upstream request and answers `response` instead (if nothing was sent to the client yet).
    */
   requestBodyLimit?: { bytes: number; response: PluginResponse };
-  /** Headers to add/replace on the response sent to the client (applied after upstream headers). */
+  /** Headers to add/replace (null: remove) on the response to the client, over the upstream ones; response-phase plugins find them in res.headers. */
   responseHeaders: Record<string, string | string[] | null>;
   /** Per-request scratch space shared between plugins (kong.ctx.shared). */
   shared: Record<string, unknown>;
@@ -98,6 +98,12 @@ export interface PluginHandler<C = any> {
   access?(ctx: RequestContext, config: C, state: any): PhaseResult | Promise<PhaseResult>;
   /** Called when the upstream response headers arrived (or the body, with bufferResponse). */
   response?(ctx: RequestContext, res: UpstreamResponse, config: C, state: any): void | Promise<void>;
+  /**
+   * Whether a proxied response still needs this plugin's response phase once its access ran
+   * (default: yes). False lets the response stream out on the path without response plugins, e.g.
+   * when access already put its headers in ctx.responseHeaders.
+   */
+  wantsResponse?(config: C, ctx: RequestContext): boolean;
   /** Called after the response finished; never on the critical path. */
   log?(ctx: RequestContext, config: C, state: any): void;
   /**

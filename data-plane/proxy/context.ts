@@ -191,6 +191,12 @@ export class ProxyRequest implements RequestContext {
   get hasResponseHeaders(): boolean {
     return this._responseHeaders !== null;
   }
+  /** The queued response headers, handed over once (later ones queue anew). */
+  takeResponseHeaders(): Record<string, string | string[] | null> | null {
+    const h = this._responseHeaders;
+    this._responseHeaders = null;
+    return h;
+  }
 
   // ---- undici dispatch handler (legacy API: what Pool calls natively) ----
 

@@ -9,8 +9,8 @@
 //   7. log         log-phase.ts, deferred to after the response ended
 // Answers the gateway makes itself (errors, plugin exits) are in respond.ts.
 import {
-  hasResponsePhase,
   resolveRest,
+  proxiedResponseNeedsPlugins,
   runAccess,
   runRewrite,
   wantsRequestBody,
@@ -119,7 +119,7 @@ function afterAccess(ctx: ProxyRequest, chain: PluginChain, out: PluginInstance[
       if (exit !== undefined) exit.catch((err) => internalError(ctx, err));
       return;
     }
-    ctx.responsePlugins = hasResponsePhase(out);
+    ctx.responsePlugins = proxiedResponseNeedsPlugins(ctx, out);
     ctx.mayBufferResponse = ctx.responsePlugins && wantsResponseBody(ctx, out);
     toUpstream(ctx);
   } catch (err) {

@@ -55,6 +55,23 @@ export function addProxiedHeaders(ctx: ProxyRequest, list: string[]): void {
   }
 }
 
+/**
+ * Headers queued during access (ctx.responseHeaders: rate-limit counts, the echoed correlation id)
+ * put into the headers the response plugins see, so a later plugin can still edit or remove them,
+ * as Kong's header_filter order allows. Names become lower-case; null removes.
+ */
+function foldResponseHeaders(ctx: ProxyRequest, headers: Record<string, string | string[]>): void {
+  const extra = ctx.takeResponseHeaders();
+  if (extra === null) return;
+  for (const k in extra) {
+    const lower = k.toLowerCase();
+    for (const h in headers) if (h !== lower && h.toLowerCase() === lower) delete headers[h];
+    const v = extra[k];
+    if (v === null) delete headers[lower];
+    else headers[lower] = v;
+  }
+}
+
 function pushDebugHeaders(ctx: ProxyRequest, list: string[]): void {
   const r = ctx.route;
   const s = ctx.service;
@@ -70,6 +87,7 @@ function pushDebugHeaders(ctx: ProxyRequest, list: string[]): void {
  * the upstream flowing. False: it goes out once the plugins settle (the caller paused the upstream).
  */
 export function respondWithPlugins(ctx: ProxyRequest, up: UpstreamResponse, streaming: boolean): boolean {
+  foldResponseHeaders(ctx, up.headers);
   const pending = runResponse(ctx, up, ctx.plugins as PluginInstance[]);
   if (pending === undefined) return sendUpstreamResponse(ctx, up, streaming, false);
   pending.then(
@@ -168,6 +186,7 @@ export function gatewayExit(ctx: ProxyRequest, status: number, body: unknown, he
   const plugins = ctx.plugins;
   if (plugins !== null && plugins.length > 0 && !ctx.skipResponsePhase && hasResponsePhase(plugins)) {
     const up: UpstreamResponse = { status, headers: hdrs, body: Buffer.isBuffer(payload) ? payload : Buffer.from(payload) };
+    foldResponseHeaders(ctx, up.headers);
     const pending = runResponse(ctx, up, plugins);
     if (pending === undefined) {
       writeGateway(ctx, up.status, up.headers, up.body ?? '');

@@ -21,14 +21,21 @@ describe('correlation-id behaviour', () => {
       const uuid = route({ paths: ['/uuid'] });
       const tracker = route({ paths: ['/tracker'] });
       const stop = route({ paths: ['/stop'] });
+      const hidden = route({ paths: ['/hidden'] });
+      const shaped = route({ paths: ['/shaped'] });
       return {
-        routes: [counter, uuid, tracker, stop],
+        routes: [counter, uuid, tracker, stop, hidden, shaped],
         plugins: [
           pluginRow('correlation-id', { echo_downstream: true }, { route: counter }),
           pluginRow('correlation-id', { header_name: 'X-Trace', generator: 'uuid' }, { route: uuid }),
           pluginRow('correlation-id', { generator: 'tracker', echo_downstream: true }, { route: tracker }),
           pluginRow('correlation-id', { echo_downstream: true }, { route: stop }),
           pluginRow('request-termination', { status_code: 403, message: 'no' }, { route: stop }),
+          // response-transformer's header_filter runs after correlation-id's (priority 800 < 100001)
+          pluginRow('correlation-id', { echo_downstream: true }, { route: hidden }),
+          pluginRow('response-transformer', { remove: { headers: ['Kong-Request-ID'] } }, { route: hidden }),
+          pluginRow('correlation-id', { echo_downstream: true }, { route: shaped }),
+          pluginRow('response-transformer', { rename: { headers: ['Kong-Request-ID:X-Seen-Id'] } }, { route: shaped }),
         ],
       };
     });
@@ -69,5 +76,40 @@ describe('correlation-id behaviour', () => {
     const res = await request(`${gw.url}/stop`);
     expect(res.status).toBe(403);
     expect(res.headers['kong-request-id']).toMatch(/#\d+$/);
+  });
+
+  it('a later response plugin sees the echoed id among the response headers', async () => {
+    const hidden = await request(`${gw.url}/hidden/request`);
+    expect(hidden.status).toBe(200);
+    expect(hidden.json().headers['kong-request-id']).toMatch(/#\d+$/);
+    expect(hidden.headers['kong-request-id']).toBeUndefined();
+    const shaped = await request(`${gw.url}/shaped/request`);
+    expect(shaped.headers['kong-request-id']).toBeUndefined();
+    expect(shaped.headers['x-seen-id']).toBe(shaped.json().headers['kong-request-id']);
+  });
+});
+
+describe('correlation-id as a global plugin', () => {
+  let gw: Gateway;
+  beforeAll(async () => {
+    gw = await gateway(() => ({
+      routes: [route({ paths: ['/known'] })],
+      plugins: [pluginRow('correlation-id', { echo_downstream: true })],
+    }));
+  });
+  afterAll(() => gw?.close());
+
+  it('echoes an id on the router 404, where its access phase never ran', async () => {
+    const miss = await request(`${gw.url}/unknown`);
+    expect(miss.status).toBe(404);
+    expect(miss.headers['kong-request-id']).toMatch(/^[0-9a-f-]{36}#\d+$/);
+    const sent = await request(`${gw.url}/unknown`, { headers: { 'kong-request-id': 'from-client' } });
+    expect(sent.headers['kong-request-id']).toBe('from-client');
+  });
+
+  it('echoes the id it sent upstream on proxied responses', async () => {
+    const res = await request(`${gw.url}/known/request`);
+    expect(res.status).toBe(200);
+    expect(res.headers['kong-request-id']).toBe(res.json().headers['kong-request-id']);
   });
 });

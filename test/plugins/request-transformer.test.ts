@@ -134,6 +134,16 @@ describe('request-transformer behaviour', () => {
     expect(q.getAll('multi')).toEqual(['1', '2']);
   });
 
+  it('querystring edits on a request without a query (and with a bare "?")', async () => {
+    for (const suffix of ['', '?']) {
+      const e = (await request(`${gw.url}/query/request${suffix}`)).json();
+      expect(e.url).toBe('/request?add=A&keep=K&multi=2');
+    }
+    // templates are rendered per request even then
+    const t = (await request(`${gw.url}/tpl/request`, { headers: { 'x-src': 'a b' } })).json();
+    expect(t.url).toBe('/request?h=a%20b');
+  });
+
   it('JSON body edits, with Content-Length recomputed', async () => {
     const res = await request(`${gw.url}/body/request`, {
       method: 'POST',

@@ -29,8 +29,9 @@ describe('response-transformer behaviour', () => {
       const hdr = route({ paths: ['/hdr'] });
       const json = route({ paths: ['/json'] });
       const stop = route({ paths: ['/stop'] });
+      const limited = route({ paths: ['/limited'] });
       return {
-        routes: [hdr, json, stop],
+        routes: [hdr, json, stop, limited],
         plugins: [
           pluginRow(
             'response-transformer',
@@ -55,6 +56,9 @@ describe('response-transformer behaviour', () => {
           ),
           pluginRow('request-termination', { status_code: 403, message: 'stopped' }, { route: stop }),
           pluginRow('response-transformer', { add: { json: ['extra:1'], headers: ['X-Via-Transformer:1'] } }, { route: stop }),
+          // rate-limiting's headers come first (its header_filter has the higher priority, 910 > 800)
+          pluginRow('rate-limiting', { minute: 100, policy: 'local' }, { route: limited }),
+          pluginRow('response-transformer', { remove: { headers: ['X-RateLimit-Limit-Minute'] }, rename: { headers: ['RateLimit-Remaining:X-Left'] } }, { route: limited }),
         ],
       };
     });
@@ -101,5 +105,14 @@ describe('response-transformer behaviour', () => {
     expect(res.headers['x-via-transformer']).toBe('1');
     expect(JSON.parse(res.body)).toEqual({ message: 'stopped', extra: '1' });
     expect(Number(res.headers['content-length'])).toBe(Buffer.byteLength(res.body));
+  });
+
+  it("edits the headers earlier plugins put on the response (rate-limiting's)", async () => {
+    const res = await request(`${gw.url}/limited/request`);
+    expect(res.status).toBe(200);
+    expect(res.headers['x-ratelimit-limit-minute']).toBeUndefined();
+    expect(res.headers['x-ratelimit-remaining-minute']).toBe('99');
+    expect(res.headers['ratelimit-remaining']).toBeUndefined();
+    expect(res.headers['x-left']).toBe('99');
   });
 });

@@ -56,14 +56,18 @@ export const correlationId: PluginHandler<CorrelationIdConfig> = {
       id = generate(conf.generator, ctx);
       ctx.upstreamHeaders[state.name] = id;
     }
-    // What the log serializers report as `correlation_id`, and what the response echoes.
+    // What the log serializers report as `correlation_id`; the echo goes with the response headers.
     ctx.shared.correlation_id = id;
+    if (conf.echo_downstream) ctx.responseHeaders[state.name] = id;
   },
 
+  // Access already queued the echo: the response phase only matters when access did not run
+  // (the router's 404 for a global instance, an exit by a plugin ahead of this one).
+  wantsResponse: () => false,
+
   response(ctx, res, conf, state: State) {
-    if (!conf.echo_downstream) return;
-    const id = ctx.shared.correlation_id;
-    res.headers[state.name] = typeof id === 'string' ? id : (firstValue(ctx.req.headers[state.name]) ?? generate(conf.generator, ctx));
+    if (!conf.echo_downstream || typeof ctx.shared.correlation_id === 'string') return;
+    res.headers[state.name] = firstValue(ctx.req.headers[state.name]) || generate(conf.generator, ctx);
   },
 };
 

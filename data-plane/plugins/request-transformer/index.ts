@@ -27,7 +27,11 @@ interface State {
   body: Ops;
   uri: Template | null;
   method: string | null;
+  hasHeaderOps: boolean;
+  hasQueryOps: boolean;
   hasBodyOps: boolean;
+  /** The query a request without one gets, computed once (null: it depends on the request). */
+  queryFromNothing: string | null;
 }
 
 function pairs(list: string[]): Pair[] {
@@ -155,8 +159,24 @@ function splitUri(uri: string): [string, string] {
   return q < 0 ? [uri, ''] : [uri.slice(0, q), uri.slice(q + 1)];
 }
 
-function transformQuery(ctx: RequestContext, o: Ops, env: TemplateEnv): void {
+/**
+ * What the querystring ops make of a request without a query, when that does not depend on the
+ * request (every add/append value is constant: remove, rename and replace find nothing): null if it does.
+ */
+function queryFromNothing(o: Ops): string | null {
+  if (!o.add.every((p) => p.value.constant) || !o.append.every((p) => p.value.constant)) return null;
+  const q: Query = new Map();
+  const env: TemplateEnv = { headers: {}, query: q, uriCaptures: {}, shared: {} };
+  return editMap<string | true>(q, o, env, (s) => s, querySet) ? encodeQuery(q) : '';
+}
+
+function transformQuery(ctx: RequestContext, state: State, env: TemplateEnv): void {
   const [path, raw] = splitUri(ctx.upstreamUri);
+  if (raw === '' && state.queryFromNothing !== null) {
+    if (state.queryFromNothing !== '') ctx.upstreamUri = `${path}?${state.queryFromNothing}`;
+    return;
+  }
+  const o = state.querystring;
   const q: Query = parseQuery(raw);
   if (!editMap<string | true>(q, o, env, (s) => s, querySet)) return;
   const encoded = encodeQuery(q);
@@ -267,14 +287,19 @@ export const requestTransformer: PluginHandler<RequestTransformerConfig> = {
   priority: 801,
 
   init(conf): State {
+    const headers = lowerCaseNames(ops(conf, 'headers'));
+    const querystring = ops(conf, 'querystring');
     const body = ops(conf, 'body');
     return {
-      headers: lowerCaseNames(ops(conf, 'headers')),
-      querystring: ops(conf, 'querystring'),
+      headers,
+      querystring,
       body,
       uri: conf.replace.uri ? compileTemplate(conf.replace.uri) : null,
       method: conf.http_method ? conf.http_method.toUpperCase() : null,
+      hasHeaderOps: !isEmpty(headers),
+      hasQueryOps: !isEmpty(querystring),
       hasBodyOps: !isEmpty(body),
+      queryFromNothing: queryFromNothing(querystring),
     };
   },
 
@@ -287,9 +312,9 @@ export const requestTransformer: PluginHandler<RequestTransformerConfig> = {
       if (path) ctx.upstreamUri = path + (splitUri(ctx.upstreamUri)[1] ? `?${splitUri(ctx.upstreamUri)[1]}` : '');
     }
     if (state.method) transformMethod(ctx, state.method);
-    if (!isEmpty(state.headers)) transformHeaders(ctx, state.headers, env);
+    if (state.hasHeaderOps) transformHeaders(ctx, state.headers, env);
     if (state.hasBodyOps) transformBody(ctx, state.body, env);
-    if (!isEmpty(state.querystring)) transformQuery(ctx, state.querystring, env);
+    if (state.hasQueryOps) transformQuery(ctx, state, env);
   },
 };
 
