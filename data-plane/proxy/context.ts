@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Row } from '../../shared/snapshot.js';
 import type { Runtime } from '../runtime.js';
-import { normalizePath, type RouteMatch } from '../router/index.js';
+import { EMPTY_CAPTURES, normalizePath, type RouteMatch } from '../router/index.js';
 import type { PluginResponse, RequestContext, UpstreamResponse } from '../plugins/types.js';
 import { EMPTY_CHAIN, hasLogPhase, wantsResponseBody, type PluginChain, type PluginInstance } from '../plugins/pipeline.js';
 import type { Balancer, Peer } from '../balancer/index.js';
@@ -51,7 +51,7 @@ export class ProxyRequest implements RequestContext {
   host: string;
   route: Row | null = null;
   service: Row | null = null;
-  uriCaptures: Record<string, string> = {};
+  uriCaptures: Record<string, string> = EMPTY_CAPTURES;
   consumer: Row | null = null;
   credential: Row | null = null;
   authenticatedGroups?: string[];

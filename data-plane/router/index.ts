@@ -54,7 +54,7 @@ export interface Router {
 type HostRule = { kind: 0 | 1 | 2; value: string; port: number }; // 0 exact, 1 suffix (*.x), 2 prefix (x.*)
 type HeaderRule = { name: string; values: string[]; regexes: RegExp[] };
 
-const EMPTY_CAPTURES: Record<string, string> = Object.freeze({}) as Record<string, string>;
+export const EMPTY_CAPTURES: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 class Candidate {
   rank = 0;

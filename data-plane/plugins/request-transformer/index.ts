@@ -30,6 +30,8 @@ interface State {
   hasHeaderOps: boolean;
   hasQueryOps: boolean;
   hasBodyOps: boolean;
+  /** Some value is a template: requests get a template environment. */
+  rendersTemplates: boolean;
   /** The query a request without one gets, computed once (null: it depends on the request). */
   queryFromNothing: string | null;
 }
@@ -53,6 +55,11 @@ function ops(conf: RequestTransformerConfig, key: keyof Lists): Ops {
     append: pairs(conf.append[key]),
   };
 }
+
+const hasTemplates = (o: Ops) => [...o.replace, ...o.add, ...o.append].some((p) => !p.value.constant);
+
+// constant values never read their environment
+const NO_ENV: TemplateEnv = { headers: {}, query: new Map(), uriCaptures: {}, shared: {} };
 
 const isEmpty = (o: Ops) => !o.remove.length && !o.rename.length && !o.replace.length && !o.add.length && !o.append.length;
 
@@ -166,8 +173,7 @@ function splitUri(uri: string): [string, string] {
 function queryFromNothing(o: Ops): string | null {
   if (!o.add.every((p) => p.value.constant) || !o.append.every((p) => p.value.constant)) return null;
   const q: Query = new Map();
-  const env: TemplateEnv = { headers: {}, query: q, uriCaptures: {}, shared: {} };
-  return editMap<string | true>(q, o, env, (s) => s, querySet) ? encodeQuery(q) : '';
+  return editMap<string | true>(q, o, NO_ENV, (s) => s, querySet) ? encodeQuery(q) : '';
 }
 
 function transformQuery(ctx: RequestContext, state: State, env: TemplateEnv): void {
@@ -300,13 +306,14 @@ export const requestTransformer: PluginHandler<RequestTransformerConfig> = {
       hasQueryOps: !isEmpty(querystring),
       hasBodyOps: !isEmpty(body),
       queryFromNothing: queryFromNothing(querystring),
+      rendersTemplates: !!conf.replace.uri || [headers, querystring, body].some(hasTemplates),
     };
   },
 
   bufferRequest: needsBody,
 
   access(ctx, _conf, state: State) {
-    const env = new RequestEnv(ctx);
+    const env = state.rendersTemplates ? new RequestEnv(ctx) : NO_ENV;
     if (state.uri) {
       const path = render(state.uri, env);
       if (path) ctx.upstreamUri = path + (splitUri(ctx.upstreamUri)[1] ? `?${splitUri(ctx.upstreamUri)[1]}` : '');
