@@ -58,11 +58,12 @@ export function addProxiedHeaders(ctx: ProxyRequest, list: string[]): void {
 /**
  * Headers queued during access (ctx.responseHeaders: rate-limit counts, the echoed correlation id)
  * put into the headers the response plugins see, so a later plugin can still edit or remove them,
- * as Kong's header_filter order allows. Names become lower-case; null removes.
+ * as Kong's header_filter order allows. Names become lower-case; null removes. Returns what it took,
+ * for the 500 that replaces the response when a plugin fails.
  */
-function foldResponseHeaders(ctx: ProxyRequest, headers: Record<string, string | string[]>): void {
+function foldResponseHeaders(ctx: ProxyRequest, headers: Record<string, string | string[]>): Record<string, string | string[] | null> | null {
   const extra = ctx.takeResponseHeaders();
-  if (extra === null) return;
+  if (extra === null) return null;
   for (const k in extra) {
     const lower = k.toLowerCase();
     for (const h in headers) if (h !== lower && h.toLowerCase() === lower) delete headers[h];
@@ -70,6 +71,7 @@ function foldResponseHeaders(ctx: ProxyRequest, headers: Record<string, string |
     if (v === null) delete headers[lower];
     else headers[lower] = v;
   }
+  return extra;
 }
 
 function pushDebugHeaders(ctx: ProxyRequest, list: string[]): void {
@@ -87,7 +89,7 @@ function pushDebugHeaders(ctx: ProxyRequest, list: string[]): void {
  * the upstream flowing. False: it goes out once the plugins settle (the caller paused the upstream).
  */
 export function respondWithPlugins(ctx: ProxyRequest, up: UpstreamResponse, streaming: boolean): boolean {
-  foldResponseHeaders(ctx, up.headers);
+  const queued = foldResponseHeaders(ctx, up.headers);
   const pending = runResponse(ctx, up, ctx.plugins as PluginInstance[]);
   if (pending === undefined) return sendUpstreamResponse(ctx, up, streaming, false);
   pending.then(
@@ -96,6 +98,7 @@ export function respondWithPlugins(ctx: ProxyRequest, up: UpstreamResponse, stre
     },
     (err) => {
       // answer first: aborting the still-streaming upstream must not cut the 500 short
+      if (queued !== null) ctx.responseHeaders = queued;
       internalError(ctx, err);
       if (streaming && ctx.abortUpstream) ctx.abortUpstream();
     },
@@ -186,7 +189,7 @@ export function gatewayExit(ctx: ProxyRequest, status: number, body: unknown, he
   const plugins = ctx.plugins;
   if (plugins !== null && plugins.length > 0 && !ctx.skipResponsePhase && hasResponsePhase(plugins)) {
     const up: UpstreamResponse = { status, headers: hdrs, body: Buffer.isBuffer(payload) ? payload : Buffer.from(payload) };
-    foldResponseHeaders(ctx, up.headers);
+    const queued = foldResponseHeaders(ctx, up.headers);
     const pending = runResponse(ctx, up, plugins);
     if (pending === undefined) {
       writeGateway(ctx, up.status, up.headers, up.body ?? '');
@@ -198,6 +201,7 @@ export function gatewayExit(ctx: ProxyRequest, status: number, body: unknown, he
         ctx.skipResponsePhase = true;
         if (err instanceof PluginFailure) logFailure(ctx.proxy.log, ctx, err);
         else ctx.proxy.log.error({ err, request_id: ctx.requestId }, 'response plugin failed');
+        if (queued !== null) ctx.responseHeaders = queued;
         writeGateway(ctx, 500, { 'content-type': JSON_TYPE }, JSON.stringify({ message: MSG_INTERNAL, request_id: ctx.requestId }));
       },
     );

@@ -65,6 +65,8 @@ beforeAll(async () => {
       plugin('test-recorder', { config: {}, route: { id: r.id } }),
       // a real plugin after the thrower (priority 800 < 1000): its response phase still edits the 500
       pluginRow('response-transformer', { add: { headers: ['x-transformed:yes'] } }, { route: r }),
+      // queues its echo during access: the 500 that replaces a failed response keeps it
+      pluginRow('correlation-id', { echo_downstream: true }, { route: r }),
     ],
   });
   ({ proxy, url } = await startProxy(snap, { registry: { ...handlers, 'test-thrower': thrower(1000), 'test-recorder': recorder }, log }));
@@ -128,6 +130,7 @@ describe('a plugin that throws', () => {
       const res = await request(`${url}/errors/x`, { headers: { 'x-fail': 'response', ...(async ? { 'x-async': '1' } : {}) } });
       expect(res.status).toBe(500);
       expect(res.json().message).toBe('An unexpected error occurred');
+      expect(res.headers['kong-request-id']).toMatch(/#\d+$/);
       const id = res.headers['x-kong-request-id'] as string;
       const phases = await phasesOf(id, 2);
       expect(phases).toContain('test-recorder:access:');
