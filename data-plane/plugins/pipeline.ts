@@ -47,9 +47,25 @@ export class PluginChain {
   readonly empty: boolean;
   /** Some plugin of the chain can ask for the request body (else access skips that question). */
   readonly mayWantRequestBody: boolean;
+  /**
+   * Without consumer-scoped configs every request of a scheme resolves to the same instances: listed
+   * once here, shared by those requests (read-only), instead of resolved per request.
+   */
+  readonly fixedHttp: readonly PluginInstance[] | null = null;
+  readonly fixedHttps: readonly PluginInstance[] | null = null;
   constructor(readonly entries: PluginEntry[]) {
     this.empty = entries.length === 0;
     this.mayWantRequestBody = entries.some((e) => e.handler.bufferRequest !== undefined);
+    if (entries.every((e) => e.byConsumer === undefined)) {
+      const all = entries.map((e) => e.resolve(null)).filter((i): i is PluginInstance => i !== undefined);
+      this.fixedHttp = all.filter((i) => i.http);
+      this.fixedHttps = all.filter((i) => i.https);
+    }
+  }
+
+  /** The instances every request of this scheme gets, or null when they depend on the consumer. */
+  fixedFor(ctx: RequestContext): readonly PluginInstance[] | null {
+    return ctx.scheme === 'https' ? this.fixedHttps : this.fixedHttp;
   }
 }
 
@@ -131,24 +147,44 @@ export function runAccess(
     const inst = entries[i].resolve(ctx.consumer ? (ctx.consumer.id as string) : null);
     if (inst === undefined || !applies(inst, ctx)) continue;
     out.push(inst);
-    const fn = inst.handler.access;
-    if (fn === undefined) continue;
-    let v: PhaseResult | Promise<PhaseResult>;
-    try {
-      v = fn.call(inst.handler, ctx, inst.config, inst.state);
-    } catch (err) {
-      return accessFailed(ctx, inst, err, log);
-    }
-    if (isThenable(v)) {
+    const v = accessOf(ctx, inst, log);
+    if (v instanceof Promise) {
       const next = i + 1;
-      return Promise.resolve(v).then(
-        (r) => (r ? r : runAccess(ctx, chain, out, log, next)),
-        (err) => accessFailed(ctx, inst, err, log),
-      );
+      return v.then((r) => (r ? r : runAccess(ctx, chain, out, log, next)));
     }
     if (v) return v;
   }
   return undefined;
+}
+
+/** runAccess over a chain's fixed instances (PluginChain.fixedFor): nothing to resolve or record. */
+export function runAccessFixed(
+  ctx: RequestContext,
+  list: readonly PluginInstance[],
+  log?: LogSink,
+  from = 0,
+): PluginResponse | undefined | Promise<PluginResponse | undefined> {
+  for (let i = from; i < list.length; i++) {
+    const v = accessOf(ctx, list[i], log);
+    if (v instanceof Promise) {
+      const next = i + 1;
+      return v.then((r) => (r ? r : runAccessFixed(ctx, list, log, next)));
+    }
+    if (v) return v;
+  }
+  return undefined;
+}
+
+/** One access handler's answer (a failure becomes Kong's 500): a promise only when the handler returned one. */
+function accessOf(ctx: RequestContext, inst: PluginInstance, log?: LogSink): PhaseResult | Promise<PhaseResult> {
+  const fn = inst.handler.access;
+  if (fn === undefined) return undefined;
+  try {
+    const v = fn.call(inst.handler, ctx, inst.config, inst.state);
+    return isThenable(v) ? Promise.resolve(v).catch((err) => accessFailed(ctx, inst, err, log)) : v;
+  } catch (err) {
+    return accessFailed(ctx, inst, err, log);
+  }
 }
 
 function accessFailed(ctx: RequestContext, inst: PluginInstance, err: unknown, log?: LogSink): PluginResponse {
@@ -171,7 +207,7 @@ function resolvedAlready(out: PluginInstance[], known: number, name: string): bo
   return false;
 }
 
-export function wantsRequestBody(ctx: RequestContext, plugins: PluginInstance[]): boolean {
+export function wantsRequestBody(ctx: RequestContext, plugins: readonly PluginInstance[]): boolean {
   for (const inst of plugins) if (inst.handler.bufferRequest?.(inst.config, ctx)) return true;
   return false;
 }

@@ -12,6 +12,7 @@ import {
   resolveRest,
   proxiedResponseNeedsPlugins,
   runAccess,
+  runAccessFixed,
   runRewrite,
   wantsRequestBody,
   wantsResponseBody,
@@ -89,7 +90,9 @@ function access(ctx: ProxyRequest, chain: PluginChain): void {
   accessPhase(ctx, chain);
 }
 
-function resolved(ctx: ProxyRequest, chain: PluginChain): PluginInstance[] {
+function resolved(ctx: ProxyRequest, chain: PluginChain): readonly PluginInstance[] {
+  const fixed = chain.fixedFor(ctx);
+  if (fixed !== null) return fixed;
   const all: PluginInstance[] = [];
   resolveRest(ctx, chain, all);
   return all;
@@ -97,30 +100,37 @@ function resolved(ctx: ProxyRequest, chain: PluginChain): PluginInstance[] {
 
 /** The route's access handlers: synchronous ones run in this turn, a promise only when a plugin returns one. */
 function accessPhase(ctx: ProxyRequest, chain: PluginChain): void {
-  const out: PluginInstance[] = [];
-  ctx.plugins = out;
+  const fixed = chain.fixedFor(ctx);
   let r: ReturnType<typeof runAccess>;
   try {
-    r = runAccess(ctx, chain, out, ctx.proxy.log);
+    if (fixed !== null) {
+      ctx.plugins = fixed as PluginInstance[]; // shared by the chain's requests: read, never grown
+      r = runAccessFixed(ctx, fixed, ctx.proxy.log);
+    } else {
+      ctx.plugins = [];
+      r = runAccess(ctx, chain, ctx.plugins, ctx.proxy.log);
+    }
   } catch (err) {
     internalError(ctx, err);
     return;
   }
-  if (r instanceof Promise) r.then((v) => afterAccess(ctx, chain, out, v), (err) => internalError(ctx, err));
-  else afterAccess(ctx, chain, out, r);
+  if (r instanceof Promise) r.then((v) => afterAccess(ctx, chain, v), (err) => internalError(ctx, err));
+  else afterAccess(ctx, chain, r);
 }
 
-function afterAccess(ctx: ProxyRequest, chain: PluginChain, out: PluginInstance[], r: PluginResponse | undefined): void {
+function afterAccess(ctx: ProxyRequest, chain: PluginChain, r: PluginResponse | undefined): void {
   if (ctx.done) return;
+  const plugins = ctx.plugins as PluginInstance[];
   try {
     if (r) {
-      resolveRest(ctx, chain, out);
+      // Kong runs the response and log phases of the plugins an exit skipped, too
+      if (chain.fixedFor(ctx) === null) resolveRest(ctx, chain, plugins);
       const exit = pluginExit(ctx, r);
       if (exit !== undefined) exit.catch((err) => internalError(ctx, err));
       return;
     }
-    ctx.responsePlugins = proxiedResponseNeedsPlugins(ctx, out);
-    ctx.mayBufferResponse = ctx.responsePlugins && wantsResponseBody(ctx, out);
+    ctx.responsePlugins = proxiedResponseNeedsPlugins(ctx, plugins);
+    ctx.mayBufferResponse = ctx.responsePlugins && wantsResponseBody(ctx, plugins);
     toUpstream(ctx);
   } catch (err) {
     internalError(ctx, err);
