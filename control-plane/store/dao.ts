@@ -59,7 +59,8 @@ function column(schema: EntitySchema, field: string): Column {
 const hasCreatedAt = (schema: EntitySchema) => columnsOf(schema).some((c) => c.field === 'created_at');
 
 /** A row of an entity with a ttl that has not expired yet (the ttl cleanup deletes the others). */
-const NOT_EXPIRED = `(${q('expires_at')} IS NULL OR ${q('expires_at')} > floor(extract(epoch from now())))`;
+const NOW_SECONDS = 'floor(extract(epoch from now()))';
+const NOT_EXPIRED = `(${q('expires_at')} IS NULL OR ${q('expires_at')} > ${NOW_SECONDS})`;
 
 /** SQL conditions, appending their parameters to `params`. */
 class Where {
@@ -462,7 +463,7 @@ export function createDao(pool: pg.Pool, log: Logger, options: DaoOptions = {}):
       if (!schema.ttl) continue;
       purged += await write(async (c, _ctx, changes) => {
         const res = await c.query<{ id: string }>(
-          `DELETE FROM ${q(schema.name)} WHERE ${q('expires_at')} <= floor(extract(epoch from now())) RETURNING ${q('id')}`,
+          `DELETE FROM ${q(schema.name)} WHERE ${q('expires_at')} <= ${NOW_SECONDS} RETURNING ${q('id')}`,
         );
         for (const r of res.rows) changes.push({ entity: schema.name, id: r.id, op: 'delete' });
         return res.rows.length;

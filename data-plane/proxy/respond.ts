@@ -42,16 +42,21 @@ export function addProxiedHeaders(ctx: ProxyRequest, list: string[]): void {
     'x-kong-request-id', ctx.requestId,
   );
   if (ctx.proxy.debugHeader && ctx.req.headers['kong-debug'] !== undefined) pushDebugHeaders(ctx, list);
-  if (ctx.hasResponseHeaders) {
-    const extra = ctx.responseHeaders;
-    for (const k in extra) {
-      const lower = k.toLowerCase();
-      for (let i = list.length - 2; i >= 0; i -= 2) if (list[i] === lower) list.splice(i, 2);
-      const v = extra[k];
-      if (v === null) continue;
-      if (Array.isArray(v)) for (const x of v) list.push(lower, x);
-      else list.push(lower, v);
-    }
+  if (ctx.hasResponseHeaders) overlayQueuedHeaders(ctx.responseHeaders, list, true);
+}
+
+/**
+ * ctx.responseHeaders over a flat [name, value, …] list: each replaces the entries of its name (null
+ * only removes them). `lowerCaseNames`: the list's names are lower-case already (no case folding).
+ */
+function overlayQueuedHeaders(extra: Record<string, string | string[] | null>, list: string[], lowerCaseNames: boolean): void {
+  for (const k in extra) {
+    const lower = k.toLowerCase();
+    for (let i = list.length - 2; i >= 0; i -= 2) if ((lowerCaseNames ? list[i] : list[i].toLowerCase()) === lower) list.splice(i, 2);
+    const v = extra[k];
+    if (v === null) continue;
+    if (Array.isArray(v)) for (const x of v) list.push(lower, x);
+    else list.push(lower, v);
   }
 }
 
@@ -225,17 +230,7 @@ function writeGateway(ctx: ProxyRequest, status: number, headers: Record<string,
     'x-kong-request-id', ctx.requestId,
   );
   if (ctx.proxy.debugHeader && ctx.route !== null && ctx.req.headers['kong-debug'] !== undefined) pushDebugHeaders(ctx, list);
-  if (ctx.hasResponseHeaders) {
-    const extra = ctx.responseHeaders;
-    for (const k in extra) {
-      const lower = k.toLowerCase();
-      for (let i = list.length - 2; i >= 0; i -= 2) if (list[i].toLowerCase() === lower) list.splice(i, 2);
-      const v = extra[k];
-      if (v === null) continue;
-      if (Array.isArray(v)) for (const x of v) list.push(lower, x);
-      else list.push(lower, v);
-    }
-  }
+  if (ctx.hasResponseHeaders) overlayQueuedHeaders(ctx.responseHeaders, list, false);
   ctx.status = status;
   res.writeHead(status, list);
   // the request body (if any) is not read: let node discard it rather than keep the socket busy

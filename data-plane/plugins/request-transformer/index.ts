@@ -56,7 +56,8 @@ function ops(conf: RequestTransformerConfig, key: keyof Lists): Ops {
   };
 }
 
-const hasTemplates = (o: Ops) => [...o.replace, ...o.add, ...o.append].some((p) => !p.value.constant);
+const allConstant = (ps: Pair[]) => ps.every((p) => p.value.constant);
+const hasTemplates = (o: Ops) => !allConstant(o.replace) || !allConstant(o.add) || !allConstant(o.append);
 
 // constant values never read their environment
 const NO_ENV: TemplateEnv = { headers: {}, query: new Map(), uriCaptures: {}, shared: {} };
@@ -171,7 +172,7 @@ function splitUri(uri: string): [string, string] {
  * request (every add/append value is constant: remove, rename and replace find nothing): null if it does.
  */
 function queryFromNothing(o: Ops): string | null {
-  if (!o.add.every((p) => p.value.constant) || !o.append.every((p) => p.value.constant)) return null;
+  if (!allConstant(o.add) || !allConstant(o.append)) return null;
   const q: Query = new Map();
   return editMap<string | true>(q, o, NO_ENV, (s) => s, querySet) ? encodeQuery(q) : '';
 }
@@ -316,7 +317,8 @@ export const requestTransformer: PluginHandler<RequestTransformerConfig> = {
     const env = state.rendersTemplates ? new RequestEnv(ctx) : NO_ENV;
     if (state.uri) {
       const path = render(state.uri, env);
-      if (path) ctx.upstreamUri = path + (splitUri(ctx.upstreamUri)[1] ? `?${splitUri(ctx.upstreamUri)[1]}` : '');
+      const query = splitUri(ctx.upstreamUri)[1];
+      if (path) ctx.upstreamUri = query ? `${path}?${query}` : path;
     }
     if (state.method) transformMethod(ctx, state.method);
     if (state.hasHeaderOps) transformHeaders(ctx, state.headers, env);
