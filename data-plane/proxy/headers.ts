@@ -80,21 +80,28 @@ function proxyHeaderIndex(name: string): number {
 }
 
 /**
- * What forwardableHeaders + assigning `values` (by PROXY_HEADER_NAMES index; undefined = removed)
- * produce, as a flat [name, value, …] list in the same order, built in one pass: a header the client
- * sent keeps its place, the others follow. Returns the index of the Host value in `out`, or -1.
+ * The upstream header list as a flat [name, value, …] list, built in one pass: `headers` with the
+ * proxy's own `values` (by PROXY_HEADER_NAMES index; undefined = removed) laid over them. A header
+ * already there keeps its place, the others follow. `fromClient`: `headers` are the client's, so
+ * hop-by-hop ones (and those its Connection header lists) are dropped, as forwardableHeaders does;
+ * otherwise they are what plugins made of that. Returns the index of the Host value in `out`, or -1.
  */
-export function forwardableHeaderList(headers: IncomingHttpHeaders, values: (string | undefined)[], out: (string | string[])[]): number {
+export function upstreamHeaderList(
+  headers: IncomingHttpHeaders | Record<string, string | string[]>,
+  values: (string | undefined)[],
+  out: (string | string[])[],
+  fromClient: boolean,
+): number {
   let listed: string[] | null = null;
-  const conn = headers.connection;
-  if (conn !== undefined) {
+  const conn = fromClient ? headers.connection : undefined;
+  if (typeof conn === 'string') {
     const lc = conn.toLowerCase();
     if (lc !== 'keep-alive' && lc !== 'close') listed = lc.split(',').map((n) => n.trim());
   }
   let placed = 0;
   let hostAt = -1;
   for (const k in headers) {
-    if (isHopByHop(k)) continue;
+    if (fromClient && isHopByHop(k)) continue;
     const v = headers[k];
     if (v === undefined || (listed !== null && listed.includes(k))) continue;
     const pi = proxyHeaderIndex(k);

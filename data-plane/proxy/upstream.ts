@@ -3,7 +3,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Row } from '../../shared/snapshot.js';
-import { NO_HEADERS, PROXY_HEADER_NAMES, firstValue, forwardableHeaderList, hostWithoutPort } from './headers.js';
+import { NO_HEADERS, firstValue, hostWithoutPort, upstreamHeaderList } from './headers.js';
 import type { ProxyRequest } from './context.js';
 import { LimitedBody, hasRequestBody, ignoreStreamError, isSmallBody, readBody } from './request-body.js';
 import { gatewayError, gatewayExit, MSG_BAD_GATEWAY, MSG_NAME_RESOLUTION, MSG_NO_PEER, MSG_NO_SERVICE, MSG_TIMEOUT } from './respond.js';
@@ -33,19 +33,16 @@ export function toUpstream(ctx: ProxyRequest): void {
     return;
   }
   const values = proxyHeaderValues(ctx);
-  if (ctx.upstreamHeaders === NO_HEADERS) {
-    // no plugin saw the request: build undici's header list directly
-    const list: (string | string[])[] = [];
-    ctx.hostAt = forwardableHeaderList(ctx.req.headers, values, list);
-    ctx.headerList = list;
-  } else {
-    const h = ctx.upstreamHeaders;
-    for (let i = 0; i < PROXY_HEADER_NAMES.length; i++) {
-      const v = values[i];
-      if (v !== undefined) h[PROXY_HEADER_NAMES[i]] = v;
-      else delete h[PROXY_HEADER_NAMES[i]];
-    }
+  // undici gets a flat list: no header object is built when no plugin saw the request, and the
+  // object plugins edited is read once, not written to (it is megamorphic by then)
+  const list: (string | string[])[] = [];
+  const fromClient = ctx.upstreamHeaders === NO_HEADERS;
+  if (!fromClient && ctx.upstreamBody !== undefined) {
+    // only plugins set a buffered body
+    ctx.upstreamHeaders['content-length'] = String(ctx.upstreamBody.length);
   }
+  ctx.hostAt = upstreamHeaderList(fromClient ? ctx.req.headers : ctx.upstreamHeaders, values, list, fromClient);
+  ctx.headerList = list;
   const retries = Number(service.retries);
   ctx.triesLeft = Number.isFinite(retries) && retries >= 0 ? retries : 5;
   const balancer = ctx.rt.balancers.get(service.host);
@@ -129,29 +126,21 @@ export function dispatch(ctx: ProxyRequest): void {
   ctx.upstreamHost = host;
   ctx.upstreamPort = port;
   const route = ctx.route as Row;
-  const list = ctx.headerList;
-  if (list !== null) {
-    const current = ctx.hostAt >= 0 ? list[ctx.hostAt] : undefined;
-    let host: string | undefined;
-    if (route.preserve_host && ctx.host) host = ctx.host;
-    else if (current === ctx.req.headers.host || current === undefined) host = hostHeader;
-    if (host !== undefined) {
-      if (ctx.hostAt >= 0) list[ctx.hostAt] = host;
-      else ctx.hostAt = list.push('host', host) - 1;
-    }
-  } else {
-    const h = ctx.upstreamHeaders;
-    if (route.preserve_host && ctx.host) h.host = ctx.host;
-    else if (h.host === ctx.req.headers.host || h.host === undefined) h.host = hostHeader;
+  const list = ctx.headerList as (string | string[])[];
+  const current = ctx.hostAt >= 0 ? list[ctx.hostAt] : undefined;
+  let hostValue: string | undefined;
+  if (route.preserve_host && ctx.host) hostValue = ctx.host;
+  else if (current === ctx.req.headers.host || current === undefined) hostValue = hostHeader;
+  if (hostValue !== undefined) {
+    if (ctx.hostAt >= 0) list[ctx.hostAt] = hostValue;
+    else ctx.hostAt = list.push('host', hostValue) - 1;
   }
 
   const pool = ctx.balancer !== null ? ctx.proxy.pools.get(protocol, host, port, service, hostHeader) : ctx.proxy.pools.forService(service, protocol, port, hostHeader);
   const readTimeout = service.read_timeout ?? 60_000;
   let body: Buffer | IncomingMessage | LimitedBody | null = null;
   if (ctx.upstreamBody !== undefined) {
-    // only plugins (which see the header object) set a buffered body
-    body = ctx.upstreamBody;
-    ctx.upstreamHeaders['content-length'] = String(ctx.upstreamBody.length);
+    body = ctx.upstreamBody; // its content-length went into the list in toUpstream
   } else if (ctx.replayBody !== null) {
     body = ctx.replayBody;
   } else if (hasRequestBody(ctx.req)) {
@@ -164,7 +153,7 @@ export function dispatch(ctx: ProxyRequest): void {
     {
       path: ctx.upstreamUri,
       method: ctx.upstreamMethod as any,
-      headers: (list ?? ctx.upstreamHeaders) as Record<string, string | string[]>,
+      headers: list as unknown as Record<string, string>,
       body,
       headersTimeout: readTimeout,
       bodyTimeout: readTimeout,

@@ -100,7 +100,7 @@ function lowerCaseNames(o: Ops): Ops {
 
 function transformHeaders(ctx: RequestContext, o: Ops, env: TemplateEnv): void {
   const h = ctx.upstreamHeaders;
-  for (let i = 0; i < o.remove.length; i++) delete h[o.remove[i]];
+  for (let i = 0; i < o.remove.length; i++) if (h[o.remove[i]] !== undefined) delete h[o.remove[i]]; // delete of an absent key is a runtime call
   for (let i = 0; i < o.rename.length; i++) {
     const [from, to] = o.rename[i];
     const v = h[from];
