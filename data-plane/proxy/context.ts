@@ -58,8 +58,10 @@ export class ProxyRequest implements RequestContext {
   upstreamHeaders: Record<string, string | string[]> = NO_HEADERS;
   /** Without plugins the upstream headers go to undici as a flat list (no object is built). */
   headerList: (string | string[])[] | null = null;
-  /** Index of the Host value in headerList, -1 when there is none. */
-  hostAt = -1;
+  /** The Host the request has before an attempt picks its own (the client's, or what plugins set). */
+  requestHost: string | undefined = undefined;
+  /** headerList ends with a Host pair (pushed by the last attempt). */
+  hostInList = false;
   upstreamUri = '';
   upstreamMethod: string;
   upstreamBody?: Buffer;

@@ -84,14 +84,15 @@ function proxyHeaderIndex(name: string): number {
  * proxy's own `values` (by PROXY_HEADER_NAMES index; undefined = removed) laid over them. A header
  * already there keeps its place, the others follow. `fromClient`: `headers` are the client's, so
  * hop-by-hop ones (and those its Connection header lists) are dropped, as forwardableHeaders does;
- * otherwise they are what plugins made of that. Returns the index of the Host value in `out`, or -1.
+ * otherwise they are what plugins made of that. Host is left out of `out` and returned (the attempt
+ * decides it: see dispatch).
  */
 export function upstreamHeaderList(
   headers: IncomingHttpHeaders | Record<string, string | string[]>,
   values: (string | undefined)[],
   out: (string | string[])[],
   fromClient: boolean,
-): number {
+): string | undefined {
   let listed: string[] | null = null;
   const conn = fromClient ? headers.connection : undefined;
   if (typeof conn === 'string') {
@@ -99,7 +100,7 @@ export function upstreamHeaderList(
     if (lc !== 'keep-alive' && lc !== 'close') listed = lc.split(',').map((n) => n.trim());
   }
   let placed = 0;
-  let hostAt = -1;
+  let host: string | undefined;
   for (const k in headers) {
     if (fromClient && isHopByHop(k)) continue;
     const v = headers[k];
@@ -111,14 +112,14 @@ export function upstreamHeaderList(
       if (pv !== undefined) out.push(k, pv);
       continue;
     }
-    if (k === 'host') hostAt = out.length + 1;
-    out.push(k, v);
+    if (k === 'host') host = typeof v === 'string' ? v : v[0];
+    else out.push(k, v);
   }
   for (let i = 0; i < PROXY_HEADER_NAMES.length; i++) {
     const pv = values[i];
     if ((placed & (1 << i)) === 0 && pv !== undefined) out.push(PROXY_HEADER_NAMES[i], pv);
   }
-  return hostAt;
+  return host;
 }
 
 /** Host without port, lower-case (nginx's $host). */

@@ -5,15 +5,17 @@ import type { Row } from '../../shared/snapshot.js';
 
 const SWEEP_MS = 5 * 60_000;
 
-interface Entry {
+export interface PoolEntry {
   pool: Pool;
   used: boolean;
+  /** The Host undici sends when a request has none: its origin's host[:port], as URL writes it. */
+  hostHeader: string;
 }
 
 export class UpstreamPools {
-  private readonly pools = new Map<string, Entry>();
+  private readonly pools = new Map<string, PoolEntry>();
   /** Direct (non-balanced) services resolve to their pool by row identity: no key building per request. */
-  private byService = new WeakMap<Row, Entry>();
+  private byService = new WeakMap<Row, PoolEntry>();
   private readonly timer: NodeJS.Timeout;
 
   constructor() {
@@ -22,23 +24,23 @@ export class UpstreamPools {
   }
 
   /** Pool of a service that is not balanced (service.host:port). */
-  forService(service: Row, protocol: string, port: number, hostHeader: string): Pool {
+  forService(service: Row, protocol: string, port: number, hostHeader: string): PoolEntry {
     let e = this.byService.get(service);
     if (e === undefined) {
       e = this.entry(protocol, service.host, port, service, hostHeader);
       this.byService.set(service, e);
     }
     e.used = true;
-    return e.pool;
+    return e;
   }
 
-  get(protocol: string, host: string, port: number, service: Row, hostHeader: string): Pool {
+  get(protocol: string, host: string, port: number, service: Row, hostHeader: string): PoolEntry {
     const e = this.entry(protocol, host, port, service, hostHeader);
     e.used = true;
-    return e.pool;
+    return e;
   }
 
-  private entry(protocol: string, host: string, port: number, service: Row, hostHeader: string): Entry {
+  private entry(protocol: string, host: string, port: number, service: Row, hostHeader: string): PoolEntry {
     const connectTimeout: number = service.connect_timeout ?? 60_000;
     const tls = protocol === 'https';
     const verify = tls && service.tls_verify === true;
@@ -49,6 +51,7 @@ export class UpstreamPools {
     if (e === undefined) {
       const ipv6 = host.includes(':') && !host.startsWith('[');
       const origin = `${protocol}://${ipv6 ? `[${host}]` : host}:${port}`;
+      const url = new URL(origin);
       const sniOk = servername !== '' && !/^[\d.]+$|:/.test(servername);
       e = {
         pool: new Pool(origin, {
@@ -59,6 +62,7 @@ export class UpstreamPools {
           connect: { timeout: connectTimeout, ...(tls ? { rejectUnauthorized: verify, ...(sniOk ? { servername } : {}) } : {}) },
         }),
         used: true,
+        hostHeader: url.port ? `${url.hostname}:${url.port}` : url.hostname,
       };
       this.pools.set(key, e);
     }

@@ -41,7 +41,7 @@ export function toUpstream(ctx: ProxyRequest): void {
     // only plugins set a buffered body
     ctx.upstreamHeaders['content-length'] = String(ctx.upstreamBody.length);
   }
-  ctx.hostAt = upstreamHeaderList(fromClient ? ctx.req.headers : ctx.upstreamHeaders, values, list, fromClient);
+  ctx.requestHost = upstreamHeaderList(fromClient ? ctx.req.headers : ctx.upstreamHeaders, values, list, fromClient);
   ctx.headerList = list;
   const retries = Number(service.retries);
   ctx.triesLeft = Number.isFinite(retries) && retries >= 0 ? retries : 5;
@@ -126,17 +126,26 @@ export function dispatch(ctx: ProxyRequest): void {
   ctx.upstreamHost = host;
   ctx.upstreamPort = port;
   const route = ctx.route as Row;
-  const list = ctx.headerList as (string | string[])[];
-  const current = ctx.hostAt >= 0 ? list[ctx.hostAt] : undefined;
-  let hostValue: string | undefined;
+  const entry = ctx.balancer !== null ? ctx.proxy.pools.get(protocol, host, port, service, hostHeader) : ctx.proxy.pools.forService(service, protocol, port, hostHeader);
+  const current = ctx.requestHost;
+  let hostValue: string;
   if (route.preserve_host && ctx.host) hostValue = ctx.host;
   else if (current === ctx.req.headers.host || current === undefined) hostValue = hostHeader;
-  if (hostValue !== undefined) {
-    if (ctx.hostAt >= 0) list[ctx.hostAt] = hostValue;
-    else ctx.hostAt = list.push('host', hostValue) - 1;
+  else hostValue = current; // a plugin set it
+  // undici sends its origin's Host itself, from a string built once per pool: only another value goes in the list
+  const list = ctx.headerList as (string | string[])[];
+  if (hostValue === entry.hostHeader) {
+    if (ctx.hostInList) {
+      list.length -= 2;
+      ctx.hostInList = false;
+    }
+  } else if (ctx.hostInList) list[list.length - 1] = hostValue;
+  else {
+    list.push('host', hostValue);
+    ctx.hostInList = true;
   }
 
-  const pool = ctx.balancer !== null ? ctx.proxy.pools.get(protocol, host, port, service, hostHeader) : ctx.proxy.pools.forService(service, protocol, port, hostHeader);
+  const pool = entry.pool;
   const readTimeout = service.read_timeout ?? 60_000;
   let body: Buffer | IncomingMessage | LimitedBody | null = null;
   if (ctx.upstreamBody !== undefined) {
