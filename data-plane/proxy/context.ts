@@ -56,7 +56,7 @@ export class ProxyRequest implements RequestContext {
   credential: Row | null = null;
   authenticatedGroups?: string[];
   upstreamHeaders: Record<string, string | string[]> = NO_HEADERS;
-  /** Without plugins the upstream headers go to undici as a flat list (no object is built). */
+  /** The upstream headers as undici gets them, a flat list (built in toUpstream, from the client's or the plugins' headers). */
   headerList: (string | string[])[] | null = null;
   /** The Host the request has before an attempt picks its own (the client's, or what plugins set). */
   requestHost: string | undefined = undefined;

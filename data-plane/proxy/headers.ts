@@ -38,12 +38,16 @@ export function forwardableHeaders(headers: IncomingHttpHeaders): Record<string,
     const v = headers[k];
     if (v !== undefined) out[k] = v;
   }
-  const conn = headers.connection;
-  if (conn !== undefined) {
-    const lc = conn.toLowerCase();
-    if (lc !== 'keep-alive' && lc !== 'close') for (const name of lc.split(',')) delete out[name.trim()];
-  }
+  const listed = connectionListed(headers.connection);
+  if (listed !== null) for (const name of listed) delete out[name];
   return out;
+}
+
+/** The header names a Connection header lists (hop-by-hop for this connection), or null for none. */
+function connectionListed(conn: string | string[] | undefined): string[] | null {
+  if (typeof conn !== 'string') return null;
+  const lc = conn.toLowerCase();
+  return lc === 'keep-alive' || lc === 'close' ? null : lc.split(',').map((n) => n.trim());
 }
 
 /** Headers the proxy sets upstream (Kong's X-Forwarded-* set and friends), in the order they are set. */
@@ -93,12 +97,7 @@ export function upstreamHeaderList(
   out: (string | string[])[],
   fromClient: boolean,
 ): string | undefined {
-  let listed: string[] | null = null;
-  const conn = fromClient ? headers.connection : undefined;
-  if (typeof conn === 'string') {
-    const lc = conn.toLowerCase();
-    if (lc !== 'keep-alive' && lc !== 'close') listed = lc.split(',').map((n) => n.trim());
-  }
+  const listed = fromClient ? connectionListed(headers.connection) : null;
   let placed = 0;
   let host: string | undefined;
   for (const k in headers) {
