@@ -2,6 +2,7 @@
 // X-Forwarded-* / X-Real-IP / Via / X-Kong-Request-Id set Kong sends upstream.
 import type { IncomingHttpHeaders } from 'node:http';
 import { util as undiciUtil } from 'undici';
+import { knownHeaderNames } from './header-names.js';
 
 // undici's lookup of well-known names: an interned lower-case string without decoding the bytes
 const headerName = undiciUtil.headerNameToString;
@@ -62,6 +63,7 @@ export const PROXY_HEADER_NAMES = [
   'via',
   'x-kong-request-id',
 ] as const;
+knownHeaderNames(PROXY_HEADER_NAMES);
 
 /** Index of a lower-case name in PROXY_HEADER_NAMES, or -1. */
 function proxyHeaderIndex(name: string): number {

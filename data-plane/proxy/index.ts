@@ -141,7 +141,10 @@ class ProxyImpl implements Proxy, ProxyHost {
     // Without this listener node sends 100 Continue before any plugin ran (a 417/401 would follow a 100).
     server.on('checkContinue', this.onCheckContinue);
     server.on('clientError', (err: Error & { code?: string }, socket: Socket) => this.onClientError(err, socket));
-    server.on('connection', (s: Socket) => {
+    server.on('connection', (s: Socket & { sbRead?: number; sbWritten?: number }) => {
+      // the byte counters of context.ts finished(), there from the start: a socket keeps one shape across its requests
+      s.sbRead = 0;
+      s.sbWritten = 0;
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));
     });

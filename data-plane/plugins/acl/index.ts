@@ -5,6 +5,9 @@
 // Groups per consumer are indexed once per snapshot.
 import type { PluginHandler, PluginResponse, RequestContext, SnapshotIndex } from '../types.js';
 import { authError } from '../auth/consumer.js';
+import { knownHeaderNames } from '../../proxy/header-names.js';
+
+knownHeaderNames(['x-consumer-groups', 'x-authenticated-groups']);
 
 export interface AclConfig {
   allow: string[] | null;

@@ -4,6 +4,9 @@
 // logical OR.
 import type { Row } from '../../../shared/snapshot.js';
 import type { PluginResponse, RequestContext, SnapshotIndex } from '../types.js';
+import { knownHeaderNames } from '../../proxy/header-names.js';
+
+knownHeaderNames(['x-consumer-id', 'x-consumer-custom-id', 'x-consumer-username', 'x-credential-identifier', 'x-anonymous-consumer']);
 
 function setOrClear(h: Record<string, string | string[]>, name: string, value: unknown): void {
   if (value === null || value === undefined) delete h[name];

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { PluginHandler, RequestContext } from '../types.js';
+import { knownHeaderNames } from '../../proxy/header-names.js';
 
 export interface CorrelationIdConfig {
   header_name: string;
@@ -47,7 +48,9 @@ export const correlationId: PluginHandler<CorrelationIdConfig> = {
   priority: 100001,
 
   init(conf): State {
-    return { name: conf.header_name.toLowerCase() };
+    const name = conf.header_name.toLowerCase();
+    knownHeaderNames([name]);
+    return { name };
   },
 
   access(ctx, conf, state: State) {

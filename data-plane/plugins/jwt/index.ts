@@ -14,6 +14,7 @@ import { jwksKey, secretsByKey, usesJwks, verificationKey, verifySignature, type
 import { jwksCache, type JwkKey, type JwksOptions } from './jwks.js';
 import { checkIssuerClaims, compileIssuers, type Issuer, type IssuerConfig } from './issuers.js';
 import { consumerLookup, orAnonymous, setConsumer, type ConsumerLookup } from '../auth/consumer.js';
+import { knownHeaderNames } from '../../proxy/header-names.js';
 
 export interface JwtConfig {
   uri_param_names: string[] | null;
@@ -213,6 +214,13 @@ function pick(v: unknown): unknown {
 
 const num = (v: number | null | undefined, dflt: number) => (typeof v === 'number' ? v : dflt);
 
+/** claims_to_headers as [claim, lower-case header] pairs. */
+function claimHeaders(map: Record<string, string> | null | undefined): [string, string][] {
+  const pairs = Object.entries(map ?? {}).map(([claim, header]): [string, string] => [claim, header.toLowerCase()]);
+  knownHeaderNames(pairs.map(([, header]) => header));
+  return pairs;
+}
+
 export const jwt: PluginHandler<JwtConfig> = {
   name: 'jwt',
   version: '3.9.0',
@@ -226,7 +234,7 @@ export const jwt: PluginHandler<JwtConfig> = {
       secrets: secretsByKey(index),
       ...lookup,
       issuers: compileIssuers(conf.issuers, lookup),
-      claimHeaders: Object.entries(conf.claims_to_headers ?? {}).map(([claim, header]) => [claim, header.toLowerCase()]),
+      claimHeaders: claimHeaders(conf.claims_to_headers),
       jwks: {
         minTtl,
         maxTtl: Math.max(minTtl, num(conf.jwks_max_ttl, 86400)),

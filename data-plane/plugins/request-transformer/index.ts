@@ -3,6 +3,7 @@
 // Body edits apply to JSON, urlencoded and multipart bodies, and only then is the body buffered.
 import { splitPair } from '../../../shared/plugins/request-transformer.js';
 import type { PluginHandler, RequestContext } from '../types.js';
+import { knownHeaderNames } from '../../proxy/header-names.js';
 import { boundaryOf, parseMultipart, partValue, serializeMultipart, simplePart } from './multipart.js';
 import { encodeQuery, parseQuery, type Query, type QueryValue } from './query.js';
 import { compileTemplate, render, RequestEnv, type Template, type TemplateEnv } from './template.js';
@@ -295,6 +296,7 @@ export const requestTransformer: PluginHandler<RequestTransformerConfig> = {
 
   init(conf): State {
     const headers = lowerCaseNames(ops(conf, 'headers'));
+    knownHeaderNames([...headers.rename.map(([, to]) => to), ...[...headers.replace, ...headers.add, ...headers.append].map((p) => p.name)]);
     const querystring = ops(conf, 'querystring');
     const body = ops(conf, 'body');
     return {
