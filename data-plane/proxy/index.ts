@@ -141,10 +141,7 @@ class ProxyImpl implements Proxy, ProxyHost {
     // Without this listener node sends 100 Continue before any plugin ran (a 417/401 would follow a 100).
     server.on('checkContinue', this.onCheckContinue);
     server.on('clientError', (err: Error & { code?: string }, socket: Socket) => this.onClientError(err, socket));
-    server.on('connection', (s: Socket & { sbRead?: number; sbWritten?: number }) => {
-      // the byte counters of context.ts finished(), there from the start: a socket keeps one shape across its requests
-      s.sbRead = 0;
-      s.sbWritten = 0;
+    server.on('connection', (s: Socket) => {
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));
     });
