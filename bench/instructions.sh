@@ -3,6 +3,7 @@
 # repeatable on a noisy machine where RPS is not (user space only; the kernel's share is not counted).
 #   bench/instructions.sh NAME URL [N] -- ENV=value... node server.js
 # Warms up with WARM requests (default 20000), then counts N (default 10000) at 50 connections.
+# KEEP=1 keeps the callgrind files for callgrind_annotate.
 # Example (nginx upstream of run.sh on :19001):
 #   bench/instructions.sh plugins http://127.0.0.1:19073/bench/hello -- PLUGINS=correlation-id,request-transformer \
 #     PERF_UPSTREAM_URL=http://127.0.0.1:19001 PORT=19073 node bench/dp-server.js
@@ -16,7 +17,11 @@ shift
 command -v valgrind >/dev/null || { echo "valgrind is not installed: apt-get install valgrind" >&2; exit 1; }
 envs=(); while [[ "${1:-}" == *=* ]]; do envs+=("$1"); shift; done
 out="$(mktemp -d)"
-trap 'kill -INT "$vp" 2>/dev/null || true; rm -rf "$out"' EXIT
+if [[ -n "${KEEP:-}" ]]; then
+  trap 'kill -INT "$vp" 2>/dev/null || true; echo "callgrind files kept in $out (thread 1: cg.*.1-01)" >&2' EXIT
+else
+  trap 'kill -INT "$vp" 2>/dev/null || true; rm -rf "$out"' EXIT
+fi
 env "${envs[@]}" taskset -c 0 valgrind --tool=callgrind --instr-atstart=no --smc-check=all-non-file \
   --separate-threads=yes --callgrind-out-file="$out/cg.%p" "$@" >"$out/server.log" 2>&1 &
 vp=$!
