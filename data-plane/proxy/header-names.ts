@@ -4,8 +4,8 @@
 // itself sends are constants or come from plugin configs, so they join that table once. Client-sent
 // names do not (that would let clients grow it). Bounded, so config churn cannot grow it either.
 import { createRequire } from 'node:module';
+import { HTTP_TOKEN_RE } from '../../shared/schema/typedefs.js';
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** The most names this process adds to undici's table. */
 export const MAX_KNOWN_HEADER_NAMES = 1000;
 
@@ -27,7 +27,7 @@ export function knownHeaderNames(names: Iterable<string>): number {
   let n = 0;
   for (const name of names) {
     if (added >= MAX_KNOWN_HEADER_NAMES) break;
-    if (table[name] !== undefined || !TOKEN.test(name)) continue;
+    if (table[name] !== undefined || !HTTP_TOKEN_RE.test(name)) continue;
     table[name] = name.toLowerCase();
     added++;
     n++;

@@ -114,6 +114,9 @@ export function validIpOrCidr(v: string): boolean {
   return Number(bits) <= (fam === 4 ? 32 : 128);
 }
 
+/** An HTTP token (RFC 9110 §5.6.2): what a header field name may be on the wire. */
+export const HTTP_TOKEN_RE = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
+
 /** Kong's typedefs.header_name. */
 export const headerName: Field = {
   type: 'string',

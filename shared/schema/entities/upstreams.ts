@@ -6,7 +6,7 @@ const HASH_ON = ['none', 'consumer', 'ip', 'header', 'cookie', 'path', 'query_ar
 const statuses = (d: number[]): Field => ({ type: 'array', default: d, elements: { type: 'integer', between: [100, 999] } });
 const counter = (d = 0): Field => ({ type: 'integer', default: d, between: [0, 255] });
 const interval: Field = { type: 'number', default: 0, between: [0, 65535] };
-const headerName: Field = { type: 'string', match: /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/, match_message: 'bad header name' };
+const headerName: Field = { type: 'string', match: t.HTTP_TOKEN_RE, match_message: 'bad header name' };
 
 export const upstreams: EntitySchema = {
   name: 'upstreams',
