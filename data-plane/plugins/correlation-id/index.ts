@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { PluginHandler, RequestContext } from '../types.js';
 import { knownHeaderNames } from '../../proxy/header-names.js';
+import { firstValue } from '../../proxy/headers.js';
 
 export interface CorrelationIdConfig {
   header_name: string;
@@ -31,10 +32,6 @@ function generate(generator: CorrelationIdConfig['generator'], ctx: RequestConte
   if (generator === 'uuid') return randomUUID();
   if (generator === 'tracker') return tracker(ctx);
   return `${processUuid}#${++counter}`;
-}
-
-function firstValue(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
 }
 
 /** The header name as node keys request headers (lower-case), once per plugin instance. */
